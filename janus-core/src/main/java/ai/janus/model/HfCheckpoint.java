@@ -1,0 +1,136 @@
+package ai.janus.model;
+
+import ai.janus.io.AtomicFiles;
+import ai.janus.io.InvalidFileException;
+import ai.janus.io.Json;
+import ai.janus.io.SafetensorsCheckpoint;
+import ai.janus.io.SafetensorsFile;
+import ai.janus.io.SafetensorsWriter;
+import ai.janus.tensor.DType;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A Mistral model directory in HF layout: {@code config.json} plus {@code model.safetensors} or
+ * sharded safetensors with {@code model.safetensors.index.json}. What {@link #save} writes, HF
+ * transformers and vLLM load; what they write, {@link #load} reads.
+ *
+ * <p>Loading is all or nothing: config and every file header are validated and every expected
+ * tensor's presence, dtype and shape checked before the parameter buffer is filled; a failure
+ * frees what was allocated and throws an {@link InvalidFileException} naming the file.
+ */
+public final class HfCheckpoint {
+    public static final String CONFIG_FILE = "config.json";
+    /** HF's default shard size ("5GB"). */
+    public static final long DEFAULT_MAX_SHARD_BYTES = 5_000_000_000L;
+
+    private static final System.Logger LOG = System.getLogger(HfCheckpoint.class.getName());
+
+    /** A loaded model: its config, its parameters (owned; close them) and non-fatal warnings. */
+    public record Loaded(MistralConfig config, ParameterSet parameters, List<String> warnings)
+            implements AutoCloseable {
+        public MistralWeights weights() {
+            return MistralWeights.of(config, parameters);
+        }
+
+        @Override
+        public void close() {
+            parameters.close();
+        }
+    }
+
+    private HfCheckpoint() {}
+
+    /** Loads {@code directory}; warnings (unexpected tensors) are logged and returned. */
+    public static Loaded load(Path directory) throws InvalidFileException {
+        Path configFile = directory.resolve(CONFIG_FILE);
+        MistralConfig config = MistralConfig.read(configFile);
+        List<ParameterSet.Spec> specs = MistralWeights.specs(config);
+        try (SafetensorsCheckpoint files = SafetensorsCheckpoint.open(directory)) {
+            List<String> warnings = new ArrayList<>(files.warnings());
+            checkVocab(configFile, config, files);
+            Set<String> expected = new HashSet<>();
+            for (ParameterSet.Spec spec : specs) {
+                expected.add(spec.name());
+                SafetensorsFile.Entry e = files.entry(spec.name());
+                if (!e.dtype().isFloating()) {
+                    throw new InvalidFileException(files.file(spec.name()).path(), "tensor '" + spec.name() + "' is "
+                            + e.dtype() + ", expected a float type");
+                }
+                if (!Arrays.equals(e.shape(), spec.shape())) {
+                    throw new InvalidFileException(files.file(spec.name()).path(), "tensor '" + spec.name()
+                            + "' has shape " + Arrays.toString(e.shape()) + " but " + configFile + " implies "
+                            + Arrays.toString(spec.shape()));
+                }
+            }
+            for (String name : files.names()) {
+                if (!expected.contains(name)) {
+                    String why = name.equals(MistralWeights.LM_HEAD) ? " (tie_word_embeddings is true)" : "";
+                    warnings.add(files.file(name).path() + ": unexpected tensor '" + name + "' ignored" + why);
+                }
+            }
+            ParameterSet parameters = ParameterSet.allocate(specs);
+            try {
+                for (ParameterSet.Spec spec : specs) {
+                    files.readFloats(spec.name(), parameters.get(spec.name()));
+                }
+            } catch (InvalidFileException | RuntimeException e) {
+                parameters.close();
+                throw e;
+            }
+            for (String w : warnings) {
+                LOG.log(System.Logger.Level.WARNING, w);
+            }
+            return new Loaded(config, parameters, List.copyOf(warnings));
+        } catch (InvalidFileException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new InvalidFileException(directory, "cannot close checkpoint files: " + e.getMessage(), e);
+        }
+    }
+
+    /** The embedding's row count must be config.json's vocab_size; the error names both files. */
+    private static void checkVocab(Path configFile, MistralConfig config, SafetensorsCheckpoint files)
+            throws InvalidFileException {
+        if (!files.names().contains(MistralWeights.EMBED)) {
+            return; // reported as a missing tensor
+        }
+        long[] shape = files.entry(MistralWeights.EMBED).shape();
+        if (shape.length == 2 && shape[0] != config.vocabSize()) {
+            throw new InvalidFileException(configFile, "vocab_size " + config.vocabSize() + " disagrees with "
+                    + MistralWeights.EMBED + " of shape " + Arrays.toString(shape) + " in "
+                    + files.file(MistralWeights.EMBED).path());
+        }
+    }
+
+    /**
+     * Writes {@code config.json} and the parameters, stored as {@code storeAs} (F32, BF16 or
+     * F16), sharded above {@code maxShardBytes}. The safetensors metadata says {@code format: pt},
+     * which transformers requires.
+     */
+    public static void save(Path directory, MistralConfig config, ParameterSet parameters, DType storeAs,
+                            long maxShardBytes) throws IOException {
+        if (!storeAs.isFloating()) {
+            throw new IllegalArgumentException("parameters are stored as F32, BF16 or F16, not " + storeAs);
+        }
+        Files.createDirectories(directory);
+        List<SafetensorsWriter.Item> items = new ArrayList<>();
+        for (ParameterSet.Spec spec : parameters.specs()) {
+            items.add(new SafetensorsWriter.Item(spec.name(), parameters.get(spec.name()), storeAs));
+        }
+        SafetensorsCheckpoint.write(directory, items, Map.of("format", "pt"), maxShardBytes);
+        String torchDtype = switch (storeAs) {
+            case BF16 -> "bfloat16";
+            case F16 -> "float16";
+            default -> "float32";
+        };
+        AtomicFiles.write(directory.resolve(CONFIG_FILE), Json.write(config.withTorchDtype(torchDtype).toJson()));
+    }
+}
