@@ -154,8 +154,16 @@ public final class Tensor implements AutoCloseable {
 
     /** A native pointer to the first element of an F32 tensor, for BLAS. */
     public FloatPointer floatPointer() {
+        return floatPointer(0);
+    }
+
+    /** A native pointer to element {@code index} (row-major) of an F32 tensor. */
+    public FloatPointer floatPointer(long index) {
         requireDType(DType.F32);
-        return storage.floatPointer(byteOffset);
+        if (index < 0 || index > numel) {
+            throw new IndexOutOfBoundsException("element " + index + " of " + this);
+        }
+        return storage.floatPointer(byteOffset + index * 4);
     }
 
     /** A heap copy of a floating tensor's values widened to float. */

@@ -14,7 +14,8 @@ final class Blas {
 
     private Blas() {}
 
-    static void load(int threads) {
+    /** Loads OpenBLAS and makes it single-threaded: callers parallelise over their own pool. */
+    static void load() {
         if (!loaded) {
             synchronized (Blas.class) {
                 if (!loaded) {
@@ -28,7 +29,7 @@ final class Blas {
                 }
             }
         }
-        openblas_full.openblas_set_num_threads(threads);
+        openblas_full.openblas_set_num_threads(1);
     }
 
     /** A short description of the loaded library ("OpenBLAS 0.3.31 DYNAMIC_ARCH ... Haswell"). */

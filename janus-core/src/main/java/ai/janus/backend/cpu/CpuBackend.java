@@ -14,12 +14,16 @@ import java.nio.IntBuffer;
  * The CPU backend and executable specification of every op: OpenBLAS sgemm for the matrix
  * products, Java on the backend's own thread pool for the rest, fp32 throughout.
  *
- * <p>Threads: the pool and OpenBLAS are both sized to {@code threads}; they never run at the same
- * time because every sgemm is issued from the calling thread between parallel loops.
+ * <p>Threads: one pool of {@code threads} runs everything. OpenBLAS is kept single-threaded and
+ * each large GEMM is split by output columns over the pool: OpenBLAS's own threads spin for a
+ * while after every call and, measured on 2 cores, made the attention that follows a GEMM twice
+ * as slow by taking a core away from the pool.
  */
 public final class CpuBackend implements Backend {
     /** Logits rows per chunk of {@link #tokenLogProbs}: chunk floats = rows · V stay near this bound. */
     static final long LOGITS_CHUNK_FLOATS = 1L << 22;
+    /** Below this many multiply-adds a GEMM runs on the calling thread alone. */
+    static final long PARALLEL_GEMM_MIN_MACS = 1L << 21;
 
     private final Parallel parallel;
 
@@ -29,7 +33,11 @@ public final class CpuBackend implements Backend {
     }
 
     public CpuBackend(int threads) {
-        Blas.load(threads);
+        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+            throw new IllegalStateException("the CPU backend needs the Vector API: start the JVM with "
+                    + "--add-modules jdk.incubator.vector");
+        }
+        Blas.load();
         this.parallel = new Parallel(threads);
     }
 
@@ -49,8 +57,21 @@ public final class CpuBackend implements Backend {
         f32("x", x, m, k);
         f32("w", w, n, k);
         f32("out", out, m, n);
-        Blas.sgemm(false, true, m, n, k, x.floatPointer(), k, w.floatPointer(), k,
-                accumulate ? 1f : 0f, out.floatPointer(), n);
+        float beta = accumulate ? 1f : 0f;
+        if (parallel.threads() == 1 || m * n * k < PARALLEL_GEMM_MIN_MACS) {
+            Blas.sgemm(false, true, m, n, k, x.floatPointer(), k, w.floatPointer(), k, beta, out.floatPointer(), n);
+            return;
+        }
+        // One column block of out (rows of w) per task: each task packs only its slice of w.
+        long blocks = parallel.threads();
+        long width = (n + blocks - 1) / blocks;
+        width = (width + 15) / 16 * 16;
+        long block = width;
+        parallel.forEach((int) ((n + block - 1) / block), j -> {
+            long n0 = j * block, cols = Math.min(block, n - n0);
+            Blas.sgemm(false, true, m, cols, k, x.floatPointer(), k, w.floatPointer(n0 * k), k, beta,
+                    out.floatPointer(n0), n);
+        });
     }
 
     @Override

@@ -71,7 +71,7 @@ public final class Janus {
         } catch (UsageException e) {
             err.println("janus " + args[0] + ": " + e.getMessage());
             return 2;
-        } catch (IOException e) {
+        } catch (IOException | IllegalStateException e) {
             err.println("janus: " + e.getMessage());
             return 1;
         }
