@@ -98,7 +98,7 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
             }
         } catch (InvalidFileException e) {
             for (SafetensorsFile shard : shards.values()) {
-                closeQuietly(shard);
+                SafetensorsFile.closeQuietly(shard);
             }
             throw e;
         }
@@ -195,14 +195,6 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
                     Files.deleteIfExists(f);
                 }
             }
-        }
-    }
-
-    private static void closeQuietly(SafetensorsFile f) {
-        try {
-            f.close();
-        } catch (IOException ignored) {
-            // already failing; the first error is reported
         }
     }
 

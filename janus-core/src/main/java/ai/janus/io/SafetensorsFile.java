@@ -41,7 +41,7 @@ import java.util.Set;
  * any size in a file of any size can be read; each mapping is released when its buffer is
  * collected, and {@link #close()} closes the file.
  */
-public final class SafetensorsFile implements AutoCloseable {
+public final class SafetensorsFile implements java.io.Closeable {
     /** The safetensors library refuses headers above 100 MB; so do we. */
     public static final long MAX_HEADER_BYTES = 100_000_000L;
 
@@ -323,11 +323,12 @@ public final class SafetensorsFile implements AutoCloseable {
         }
     }
 
-    private static void closeQuietly(FileChannel channel) {
+    /** Closes {@code c} on a path that is already failing; that failure is the one to report. */
+    static void closeQuietly(java.io.Closeable c) {
         try {
-            channel.close();
+            c.close();
         } catch (IOException ignored) {
-            // the open already failed; its error is the one to report
+            // the first error wins
         }
     }
 

@@ -232,7 +232,7 @@ public final class CpuBackend implements Backend {
                     for (long r = start; r < end; r++) {
                         zb.get(Math.toIntExact(r * v), row);
                         float max = Simd.max(row, 0, v);
-                        float logSumExp = max + (float) Math.log(Simd.sumExpShift(row, 0, v, max));
+                        float logSumExp = max + (float) Math.log(Simd.expShiftSum(row, 0, v, max, false));
                         int t = (int) (first + r);
                         int y = label.get(t);
                         outLse.put(t, logSumExp);

@@ -193,7 +193,7 @@ final class FlashAttentionCpu {
             float mNew = Math.max(m[r], Simd.max(scores, sRow, cols));
             float base = mNew == Float.NEGATIVE_INFINITY ? 0f : mNew;
             float alpha = (float) Math.exp(m[r] - base);
-            float rowSum = Simd.expShiftSum(scores, sRow, cols, base);
+            float rowSum = Simd.expShiftSum(scores, sRow, cols, base, true);
             // l = l·alpha + rowsum(P); acc = acc·alpha (+ P·V below)
             l[r] = l[r] * alpha + rowSum;
             m[r] = mNew;

@@ -78,36 +78,28 @@ final class Simd {
         return acc.reduceLanes(VectorOperators.MAX);
     }
 
-    /** In place {@code x[i] = exp(x[i] − shift)} over {@code [off, off+n)}; returns the sum of the new values. */
-    static float expShiftSum(float[] x, int off, int n, float shift) {
+    /**
+     * Sum of {@code exp(x[i] − shift)} over {@code [off, off+n)}; with {@code store} the
+     * exponentials also replace x (softmax numerators), without it x is unchanged (log-sum-exp).
+     */
+    static float expShiftSum(float[] x, int off, int n, float shift, boolean store) {
         FloatVector s = FloatVector.broadcast(F, shift);
         FloatVector sum = FloatVector.zero(F);
         int i = 0;
         for (int bound = F.loopBound(n); i < bound; i += LANES) {
             FloatVector e = FloatVector.fromArray(F, x, off + i).sub(s).lanewise(VectorOperators.EXP);
-            e.intoArray(x, off + i);
+            if (store) {
+                e.intoArray(x, off + i);
+            }
             sum = sum.add(e);
         }
         if (i < n) {
             VectorMask<Float> live = F.indexInRange(i, n);
             FloatVector e = FloatVector.fromArray(F, x, off + i, live).sub(s).lanewise(VectorOperators.EXP, live);
-            e.intoArray(x, off + i, live);
+            if (store) {
+                e.intoArray(x, off + i, live);
+            }
             sum = sum.add(e, live);
-        }
-        return sum.reduceLanes(VectorOperators.ADD);
-    }
-
-    /** Sum of {@code exp(x[i] − shift)} over {@code [off, off+n)}, x unchanged. */
-    static float sumExpShift(float[] x, int off, int n, float shift) {
-        FloatVector s = FloatVector.broadcast(F, shift);
-        FloatVector sum = FloatVector.zero(F);
-        int i = 0;
-        for (int bound = F.loopBound(n); i < bound; i += LANES) {
-            sum = sum.add(FloatVector.fromArray(F, x, off + i).sub(s).lanewise(VectorOperators.EXP));
-        }
-        if (i < n) {
-            VectorMask<Float> live = F.indexInRange(i, n);
-            sum = sum.add(FloatVector.fromArray(F, x, off + i, live).sub(s).lanewise(VectorOperators.EXP, live), live);
         }
         return sum.reduceLanes(VectorOperators.ADD);
     }
