@@ -82,6 +82,60 @@ final class TimedBackend implements Backend {
     }
 
     @Override
+    public void matmulInputGradient(Tensor dx, Tensor dOut, Tensor w, boolean accumulate) {
+        time("matmul dx " + w.dim(0) + "x" + w.dim(1), () -> inner.matmulInputGradient(dx, dOut, w, accumulate));
+    }
+
+    @Override
+    public void matmulWeightGradient(Tensor dw, Tensor dOut, Tensor x) {
+        time("matmul dW " + dw.dim(0) + "x" + dw.dim(1), () -> inner.matmulWeightGradient(dw, dOut, x));
+    }
+
+    @Override
+    public void embeddingBackward(Tensor dTable, Tensor dOut, Tensor ids) {
+        time("embedding backward", () -> inner.embeddingBackward(dTable, dOut, ids));
+    }
+
+    @Override
+    public void rmsNormBackward(Tensor dx, Tensor dWeight, Tensor dOut, Tensor x, Tensor weight, Tensor rstd) {
+        time("rmsNorm backward", () -> inner.rmsNormBackward(dx, dWeight, dOut, x, weight, rstd));
+    }
+
+    @Override
+    public void ropeBackward(Tensor dx, Tensor cos, Tensor sin) {
+        time("rope backward", () -> inner.ropeBackward(dx, cos, sin));
+    }
+
+    @Override
+    public void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dOut, Tensor q, Tensor k, Tensor v,
+                                  Tensor out, Tensor lse, Tensor cuSeqlensQ, Tensor cuSeqlensK, AttentionSpec spec) {
+        time("attention backward",
+                () -> inner.attentionBackward(dq, dk, dv, dOut, q, k, v, out, lse, cuSeqlensQ, cuSeqlensK, spec));
+    }
+
+    @Override
+    public void swigluBackward(Tensor dGate, Tensor dUp, Tensor dOut, Tensor gate, Tensor up) {
+        time("swiglu backward", () -> inner.swigluBackward(dGate, dUp, dOut, gate, up));
+    }
+
+    @Override
+    public void copy(Tensor dst, Tensor src) {
+        time("copy", () -> inner.copy(dst, src));
+    }
+
+    @Override
+    public void zero(Tensor t) {
+        time("zero", () -> inner.zero(t));
+    }
+
+    @Override
+    public void tokenLogProbsBackward(Tensor dHidden, Tensor dLmHead, Tensor dLogp, Tensor hidden, Tensor lmHead,
+                                      Tensor labels, Tensor lse) {
+        time("tokenLogProbs backward",
+                () -> inner.tokenLogProbsBackward(dHidden, dLmHead, dLogp, hidden, lmHead, labels, lse));
+    }
+
+    @Override
     public void close() {
         inner.close();
     }

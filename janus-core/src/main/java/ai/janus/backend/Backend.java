@@ -3,11 +3,16 @@ package ai.janus.backend;
 import ai.janus.tensor.Tensor;
 
 /**
- * The ops the Mistral model is written against. Every tensor argument is F32 unless a parameter
- * says I32; shapes use the legend of {@code ai.janus.tensor} (N tokens, C hidden, F ffn, V vocab,
- * H heads, KV kv heads, D head dim, S sequences). Outputs are overwritten unless a method says it
- * accumulates. Implementations validate shapes and throw {@link IllegalArgumentException} with the
- * argument's name on a mismatch.
+ * The ops the Mistral model is written against, each forward next to its backward. Every tensor
+ * argument is F32 unless a parameter says I32; shapes use the legend of {@code ai.janus.tensor}
+ * (N tokens, C hidden, F ffn, V vocab, H heads, KV kv heads, D head dim, S sequences).
+ * Implementations validate shapes and throw {@link IllegalArgumentException} with the argument's
+ * name on a mismatch.
+ *
+ * <p>Accumulation rule: forward outputs are overwritten; in a backward, gradients of parameters
+ * ({@code dWeight}, {@code dTable}, {@code dLmHead}) always accumulate, and gradients of inputs are
+ * overwritten unless the method says it accumulates. Every op is deterministic: the same inputs on
+ * the same backend and thread count give bit-identical outputs.
  */
 public interface Backend extends AutoCloseable {
 
@@ -20,8 +25,20 @@ public interface Backend extends AutoCloseable {
      */
     void matmul(Tensor out, Tensor x, Tensor w, boolean accumulate);
 
+    /**
+     * Backward of {@link #matmul} for its input: {@code dx (M, K) = dOut (M, N) · w (N, K)}, plus
+     * the old {@code dx} when {@code accumulate}.
+     */
+    void matmulInputGradient(Tensor dx, Tensor dOut, Tensor w, boolean accumulate);
+
+    /** Backward of {@link #matmul} for its weight: {@code dw (N, K) += dOut (M, N)ᵀ · x (M, K)}. */
+    void matmulWeightGradient(Tensor dw, Tensor dOut, Tensor x);
+
     /** Row gather: {@code out (N, C) = table (V, C)[ids (N) I32]}; an id outside [0, V) is an error. */
     void embedding(Tensor out, Tensor table, Tensor ids);
+
+    /** Backward of {@link #embedding}: {@code dTable[ids[n]] += dOut[n]} for every n, in order of n. */
+    void embeddingBackward(Tensor dTable, Tensor dOut, Tensor ids);
 
     /**
      * RMSNorm: {@code rstd[n] = 1 / sqrt(mean_c(x[n,c]²) + eps)},
@@ -31,11 +48,21 @@ public interface Backend extends AutoCloseable {
     void rmsNorm(Tensor out, Tensor rstd, Tensor x, Tensor weight, float eps);
 
     /**
+     * Backward of {@link #rmsNorm}, with r = rstd[n] and g = weight ⊙ dOut[n]:
+     * {@code dx[n] += r·g − r³·x[n]·(g·x[n])/C} (accumulates: it adds into the residual stream's
+     * gradient) and {@code dWeight[c] += Σ_n dOut[n,c]·x[n,c]·r[n]}.
+     */
+    void rmsNormBackward(Tensor dx, Tensor dWeight, Tensor dOut, Tensor x, Tensor weight, Tensor rstd);
+
+    /**
      * Rotary embedding in place, HF rotate_half convention: for each head and j < D/2,
      * {@code x[j] ← x[j]·cos[j] − x[j+D/2]·sin[j]} and {@code x[j+D/2] ← x[j+D/2]·cos[j] + x[j]·sin[j]}.
      * Shapes: x (N, heads, D); cos, sin (N, D/2), one row per token's position.
      */
     void rope(Tensor x, Tensor cos, Tensor sin);
+
+    /** Backward of {@link #rope} in place on the gradient: the inverse rotation (sin negated). */
+    void ropeBackward(Tensor dx, Tensor cos, Tensor sin);
 
     /**
      * FlashAttention-2 forward over packed sequences. Sequence s owns query rows
@@ -53,11 +80,31 @@ public interface Backend extends AutoCloseable {
     void attention(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v,
                    Tensor cuSeqlensQ, Tensor cuSeqlensK, AttentionSpec spec);
 
+    /**
+     * FlashAttention-2 backward: {@code dq (Nq, H, D)}, {@code dk} and {@code dv (Nk, KV, D)}
+     * (overwritten) from {@code dOut (Nq, H, D)}, the forward's inputs, its output and its LSE.
+     * P is recomputed from the LSE; dK and dV of a kv head sum over the query heads that read it.
+     */
+    void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor out,
+                           Tensor lse, Tensor cuSeqlensQ, Tensor cuSeqlensK, AttentionSpec spec);
+
     /** SwiGLU: {@code out = silu(gate) ⊙ up}, silu(x) = x·sigmoid(x); all (N, F); out may alias either input. */
     void swiglu(Tensor out, Tensor gate, Tensor up);
 
+    /**
+     * Backward of {@link #swiglu}: {@code dUp = dOut ⊙ silu(gate)},
+     * {@code dGate = dOut ⊙ up ⊙ σ(gate)·(1 + gate·(1 − σ(gate)))}; both overwritten, (N, F).
+     */
+    void swigluBackward(Tensor dGate, Tensor dUp, Tensor dOut, Tensor gate, Tensor up);
+
     /** {@code acc += x}, same shape. */
     void add(Tensor acc, Tensor x);
+
+    /** {@code dst = src}, same dtype and element count. */
+    void copy(Tensor dst, Tensor src);
+
+    /** Sets every byte of {@code t} to 0. */
+    void zero(Tensor t);
 
     /**
      * Per-token log-probabilities of given labels without a full (N, V) logits buffer:
@@ -66,6 +113,14 @@ public interface Backend extends AutoCloseable {
      * Shapes: logp, lse (N); hidden (N, C); lmHead (V, C); labels (N) I32.
      */
     void tokenLogProbs(Tensor logp, Tensor lse, Tensor hidden, Tensor lmHead, Tensor labels);
+
+    /**
+     * Backward of {@link #tokenLogProbs}, chunked the same way: with p = softmax(z[n]) from the
+     * saved {@code lse}, {@code dz[n] = dLogp[n]·(onehot(labels[n]) − p)} (0 for ignored labels);
+     * {@code dHidden (N, C) = dz · lmHead} (overwritten), {@code dLmHead (V, C) += dzᵀ · hidden}.
+     */
+    void tokenLogProbsBackward(Tensor dHidden, Tensor dLmHead, Tensor dLogp, Tensor hidden, Tensor lmHead,
+                               Tensor labels, Tensor lse);
 
     /** The label value that marks a position as not supervised (PyTorch's ignore_index). */
     int IGNORE_INDEX = -100;

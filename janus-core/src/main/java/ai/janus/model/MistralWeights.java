@@ -102,7 +102,7 @@ public final class MistralWeights {
     private static double gaussian(SplittableRandom rng) {
         double u1 = 1.0 - rng.nextDouble(); // in (0, 1]
         double u2 = rng.nextDouble();
-        return Math.sqrt(-2.0 * Math.log(u1)) * Math.cos(2.0 * Math.PI * u2);
+        return Math.sqrt(-2.0 * StrictMath.log(u1)) * StrictMath.cos(2.0 * Math.PI * u2); // StrictMath: same bits in every run
     }
 
     public Tensor embed() {

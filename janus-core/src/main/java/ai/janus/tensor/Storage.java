@@ -93,6 +93,12 @@ public final class Storage implements AutoCloseable {
         return at.asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
     }
 
+    /** A native pointer to byte {@code offset}, for memcpy and memset. */
+    public BytePointer pointer(long offset) {
+        checkRange(offset, 0);
+        return base.getPointer(BytePointer.class, offset);
+    }
+
     /** A native float pointer at {@code offset} for BLAS calls. */
     public FloatPointer floatPointer(long offset) {
         checkRange(offset, 0);

@@ -144,6 +144,15 @@ public final class TorchMistral {
         }
     }
 
+    /**
+     * Logits of one sequence with autograd recording (for gradient oracles): a (T, V) tensor in the
+     * caller's innermost {@link PointerScope}. Weights that {@code requires_grad} get gradients from
+     * a {@code backward()} on anything computed from it.
+     */
+    public Tensor logitsWithGrad(long[] ids) {
+        return forward(new long[][] {ids});
+    }
+
     private Tensor forward(long[][] rows) {
         int B = rows.length, T = rows[0].length, H = d.heads(), KV = d.kvHeads(), D = d.headDim();
         long[] flat = new long[B * T];
