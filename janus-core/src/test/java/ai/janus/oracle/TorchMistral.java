@@ -153,6 +153,11 @@ public final class TorchMistral {
         return forward(new long[][] {ids});
     }
 
+    /** Batched {@link #logitsWithGrad(long[])}: B sequences of equal length, (B·T, V). */
+    public Tensor logitsWithGrad(long[][] rows) {
+        return forward(rows);
+    }
+
     private Tensor forward(long[][] rows) {
         int B = rows.length, T = rows[0].length, H = d.heads(), KV = d.kvHeads(), D = d.headDim();
         long[] flat = new long[B * T];
