@@ -45,7 +45,8 @@ final class Fields {
             String role = text(required(m, "role", where), where + ".role");
             String content = text(required(m, "content", where), where + ".content");
             boolean last = i == value.size() - 1;
-            if (last != role.equals("assistant") || !last && !role.equals("user") && !role.equals("system")) {
+            boolean expected = last ? role.equals("assistant") : role.equals("user") || role.equals("system");
+            if (!expected) {
                 throw new FieldException(where + " has role \"" + role + "\": expected user or system turns ending in one"
                         + " assistant answer", show(message));
             }

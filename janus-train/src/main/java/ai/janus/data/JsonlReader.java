@@ -133,7 +133,7 @@ public final class JsonlReader implements Closeable {
         } catch (RuntimeException e) {
             // Jackson reports bad input through JsonProcessingException; anything else it throws on a
             // line is still that line's problem, never a crash of the whole run.
-            return problem(Reason.MALFORMED_JSON, 0, "invalid JSON: " + e, RowProblem.excerpt(text, 0));
+            return problem(Reason.MALFORMED_JSON, 0, "invalid JSON (" + e.getMessage() + ")", RowProblem.excerpt(text, 0));
         }
         if (!(node instanceof ObjectNode row)) {
             return problem(Reason.MALFORMED_JSON, 0, "a row must be a JSON object, found "
