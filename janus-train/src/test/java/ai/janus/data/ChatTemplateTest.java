@@ -7,11 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.janus.data.tokenizer.SentencePieceTokenizer;
-import ai.janus.io.InvalidFileException;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.Arrays;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -22,19 +19,8 @@ import org.junit.jupiter.api.Test;
 class ChatTemplateTest {
     private static final int IGNORE = -100;   // PyTorch's ignore_index, as the spec's losses use it
     private static final JsonNode FIXTURE = TestData.sentencePieceFixture();
-    private static SentencePieceTokenizer tokenizer;
-    private static ChatTemplate template;
-
-    @BeforeAll
-    static void load() throws InvalidFileException {
-        tokenizer = SentencePieceTokenizer.load(TestData.mistralTokenizer());
-        template = new ChatTemplate(tokenizer);
-    }
-
-    @AfterAll
-    static void close() {
-        tokenizer.close();
-    }
+    private static final SentencePieceTokenizer tokenizer = TestData.mistral();
+    private static final ChatTemplate template = new ChatTemplate(tokenizer);
 
     @Test
     void trainingGenerationAndRewardIdsEqualTheReference() {

@@ -19,8 +19,6 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -39,22 +37,11 @@ class DataFuzzTest {
     private static final String[] WORDS = {"the", "preference", "système", "naïve", "😀", "日本語", "x = f(y);", "\"quoted\"",
             "back\\slash", "tab\there", "line\nbreak", "—", "ünï", "<s>", "</s>", "[INST]", "\u0000nul", "👩‍💻", "end."};
 
-    private static SentencePieceTokenizer tokenizer;
-    private static ChatTemplate template;
+    private static final SentencePieceTokenizer tokenizer = TestData.mistral();
+    private static final ChatTemplate template = new ChatTemplate(tokenizer);
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void load() throws Exception {
-        tokenizer = SentencePieceTokenizer.load(TestData.mistralTokenizer());
-        template = new ChatTemplate(tokenizer);
-    }
-
-    @AfterAll
-    static void close() {
-        tokenizer.close();
-    }
 
     /** One line of the file and what reading it must give. */
     private record Case(byte[] line, Reason expected, long column, ObjectNode valid) {}

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.janus.data.tokenizer.SentencePieceTokenizer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -78,18 +77,16 @@ class PairBuilderTest {
     void builtPairsTokenizeAndNameTheChosenRowsLine() throws Exception {
         List<SourceRow<SftRow>> rows = collection(4, 3);
         List<SourceRow<PreferencePair>> pairs = PairBuilder.build(rows, 3).pairs();
-        try (SentencePieceTokenizer tokenizer = SentencePieceTokenizer.load(TestData.mistralTokenizer())) {
-            ChatTemplate template = new ChatTemplate(tokenizer);
-            Validator v = new Validator(Path.of("collection.jsonl"), ValidationRules.defaults(128));
-            List<PairExample> examples = Datasets.preferencePairs(pairs, template, v);
-            assertEquals(4, examples.size());
-            for (int i = 0; i < 4; i++) {
-                PreferencePair p = pairs.get(i).row();
-                assertEquals(pairs.get(i).line(), examples.get(i).line());
-                assertArrayEquals(template.training(p.system(), p.prompt(), p.chosen()).ids(), examples.get(i).chosen().ids());
-                assertArrayEquals(template.training(p.system(), p.prompt(), p.rejected()).ids(), examples.get(i).rejected().ids());
-            }
-            assertEquals(4, v.summary().rowsRead());
+        ChatTemplate template = new ChatTemplate(TestData.mistral());
+        Validator v = new Validator(Path.of("collection.jsonl"), ValidationRules.defaults(128));
+        List<PairExample> examples = Datasets.preferencePairs(pairs, template, v);
+        assertEquals(4, examples.size());
+        for (int i = 0; i < 4; i++) {
+            PreferencePair p = pairs.get(i).row();
+            assertEquals(pairs.get(i).line(), examples.get(i).line());
+            assertArrayEquals(template.training(p.system(), p.prompt(), p.chosen()).ids(), examples.get(i).chosen().ids());
+            assertArrayEquals(template.training(p.system(), p.prompt(), p.rejected()).ids(), examples.get(i).rejected().ids());
         }
+        assertEquals(4, v.summary().rowsRead());
     }
 }

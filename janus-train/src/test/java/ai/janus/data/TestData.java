@@ -1,5 +1,7 @@
 package ai.janus.data;
 
+import ai.janus.data.tokenizer.SentencePieceTokenizer;
+import ai.janus.io.InvalidFileException;
 import ai.janus.io.Json;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
@@ -12,7 +14,21 @@ import java.nio.file.Path;
 public final class TestData {
     private static final String TOKENIZER = "shared/data/mistral-tokenizer-v1.model";
 
+    private static SentencePieceTokenizer mistral;
+
     private TestData() {}
+
+    /** The Mistral tokenizer, loaded once and shared by every test of the JVM (its native handle lives as long). */
+    public static synchronized SentencePieceTokenizer mistral() {
+        if (mistral == null) {
+            try {
+                mistral = SentencePieceTokenizer.load(mistralTokenizer());
+            } catch (InvalidFileException e) {
+                throw new IllegalStateException(e.getMessage(), e);
+            }
+        }
+        return mistral;
+    }
 
     /**
      * {@code ../shared/data/mistral-tokenizer-v1.model} seen from the repository root. Tests run in

@@ -12,29 +12,16 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Per-reason actions, truncation, the drop threshold and the summary. */
 class ValidatorTest {
-    private static SentencePieceTokenizer tokenizer;
-    private static ChatTemplate template;
+    private static final SentencePieceTokenizer tokenizer = TestData.mistral();
+    private static final ChatTemplate template = new ChatTemplate(tokenizer);
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void load() throws Exception {
-        tokenizer = SentencePieceTokenizer.load(TestData.mistralTokenizer());
-        template = new ChatTemplate(tokenizer);
-    }
-
-    @AfterAll
-    static void close() {
-        tokenizer.close();
-    }
 
     private static String sft(String system, String prompt, String output) {
         return "{\"system\": \"" + system + "\", \"prompt\": \"" + prompt + "\", \"output\": \"" + output + "\"}";

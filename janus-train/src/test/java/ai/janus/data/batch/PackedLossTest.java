@@ -44,7 +44,7 @@ class PackedLossTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        tokenizer = SentencePieceTokenizer.load(TestData.mistralTokenizer());
+        tokenizer = TestData.mistral();
         ChatTemplate template = new ChatTemplate(tokenizer);
         samples = new ArrayList<>();
         for (JsonNode row : TestData.sentencePieceFixture().get("template")) {
@@ -72,7 +72,6 @@ class PackedLossTest {
     static void tearDown() {
         cpu.close();
         params.close();
-        tokenizer.close();
     }
 
     /** Mean NLL over the labelled positions of each segment, in segment order. */

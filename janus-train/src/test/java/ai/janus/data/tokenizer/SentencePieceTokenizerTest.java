@@ -16,25 +16,13 @@ import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.OptionalInt;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The Mistral tokenizer against the ids, pieces and texts of python3-sentencepiece and spm_encode (fixture). */
 class SentencePieceTokenizerTest {
     private static final JsonNode FIXTURE = TestData.sentencePieceFixture();
-    private static SentencePieceTokenizer tokenizer;
-
-    @BeforeAll
-    static void load() throws InvalidFileException {
-        tokenizer = SentencePieceTokenizer.load(TestData.mistralTokenizer());
-    }
-
-    @AfterAll
-    static void close() {
-        tokenizer.close();
-    }
+    private static final SentencePieceTokenizer tokenizer = TestData.mistral();
 
     @Test
     void specialIdsAndVocabularySizeComeFromTheModelFile() {
