@@ -38,8 +38,8 @@ public final class Datasets {
         try (RowReader<SftRow> reader = RowReader.open(RowFormat.SFT, validator)) {
             for (SourceRow<SftRow> r; (r = reader.next()) != null; ) {
                 SftRow row = r.row();
-                TemplatedSequence[] kept = validator.admit(r.line(),
-                        new Validator.Candidate("output", row.output(), template.training(row.system(), row.prompt(), row.output())));
+                TemplatedSequence sequence = template.training(row.system(), row.prompt(), row.output());
+                TemplatedSequence[] kept = validator.admit(r.line(), new Validator.Candidate("output", row.output(), sequence));
                 if (kept != null) {
                     examples.add(new SftExample(r.line(), kept[0]));
                 }

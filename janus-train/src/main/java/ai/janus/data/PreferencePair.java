@@ -12,7 +12,8 @@ import java.util.Set;
  * {@code {"role", "content"}} messages whose last (assistant) message is the answer; here they are
  * the answer texts. Other fields are kept in {@code metadata}.
  */
-public record PreferencePair(String system, String prompt, String chosen, String rejected, Map<String, JsonNode> metadata) {
+public record PreferencePair(String system, String prompt, String chosen, String rejected,
+                             Map<String, JsonNode> metadata) {
     static final Set<String> FIELDS = Set.of("system", "prompt", "chosen", "rejected");
 
     public PreferencePair {

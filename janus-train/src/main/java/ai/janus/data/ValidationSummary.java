@@ -90,13 +90,14 @@ public record ValidationSummary(Path file, long rowsRead, long blankLines, Map<R
         for (Reason r : Reason.values()) {
             long[] lines = droppedLines.get(r);
             if (lines.length > 0) {
+                String shown = Arrays.toString(Arrays.copyOf(lines, Math.min(lines.length, LINES_SHOWN)));
                 out.append(String.format(Locale.ROOT, "  dropped %-22s %,9d  lines %s%s%n", r.key(), lines.length,
-                        Arrays.toString(Arrays.copyOf(lines, Math.min(lines.length, LINES_SHOWN))).replaceAll("[\\[\\]]", ""),
-                        lines.length > LINES_SHOWN ? ", …" : ""));
+                        shown.substring(1, shown.length() - 1), lines.length > LINES_SHOWN ? ", …" : ""));
             }
         }
         if (sortedLengths.length > 0) {
-            out.append(String.format(Locale.ROOT, "  tokens per sequence: p50 %,d  p90 %,d  p99 %,d  max %,d  (%,d sequences, %,d tokens)%n",
+            out.append(String.format(Locale.ROOT,
+                    "  tokens per sequence: p50 %,d  p90 %,d  p99 %,d  max %,d  (%,d sequences, %,d tokens)%n",
                     lengthPercentile(50), lengthPercentile(90), lengthPercentile(99), lengthPercentile(100),
                     sortedLengths.length, totalTokens()));
         }

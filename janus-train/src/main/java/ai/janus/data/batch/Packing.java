@@ -28,7 +28,8 @@ public final class Packing {
             }
             order[i] = i;
         }
-        Arrays.sort(order, (a, b) -> lengths[a] != lengths[b] ? Integer.compare(lengths[b], lengths[a]) : Integer.compare(a, b));
+        Arrays.sort(order, (a, b) -> lengths[a] != lengths[b]
+                ? Integer.compare(lengths[b], lengths[a]) : Integer.compare(a, b));
 
         int leaves = Integer.highestOneBit(Math.max(1, n - 1)) << 1;   // at most n rows are ever opened
         int[] free = new int[2 * leaves];                              // free[node] = most free space below node

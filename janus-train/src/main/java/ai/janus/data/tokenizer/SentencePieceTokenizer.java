@@ -41,7 +41,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
         this.fingerprint = fingerprint;
     }
 
-    /** Loads a {@code .model} file; a missing, unreadable or malformed file is a one-line {@link InvalidFileException}. */
+    /** Loads a {@code .model} file; a missing, unreadable or malformed one is a one-line {@link InvalidFileException}. */
     public static SentencePieceTokenizer load(Path file) throws InvalidFileException {
         byte[] bytes;
         try {

@@ -9,10 +9,16 @@ import java.util.OptionalInt;
  */
 public interface Tokenizer extends AutoCloseable {
 
-    /** The ids of {@code text}, without BOS or EOS. Text with an unpaired UTF-16 surrogate is an {@link IllegalArgumentException}. */
+    /**
+     * The ids of {@code text}, without BOS or EOS. Text with an unpaired UTF-16 surrogate is an
+     * {@link IllegalArgumentException}.
+     */
     int[] encode(String text);
 
-    /** The text of {@code ids}; control ids (BOS, EOS) are invisible. An id outside the vocabulary is an {@link IllegalArgumentException}. */
+    /**
+     * The text of {@code ids}; control ids (BOS, EOS) are invisible. An id outside the vocabulary is
+     * an {@link IllegalArgumentException}.
+     */
     String decode(int[] ids);
 
     /** The piece of {@code id} as written in the vocabulary ("▁Hello", "&lt;0x0A&gt;", "&lt;s&gt;"). */
