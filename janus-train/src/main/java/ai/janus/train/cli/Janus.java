@@ -27,6 +27,7 @@ import java.util.SplittableRandom;
  *       the model summary and the mean next-token NLL (≈ ln V for random weights). The end-to-end
  *       Janus pipeline replaces it.</li>
  *   <li>{@code summary DIR}: the config and parameter table of an HF model directory.</li>
+ *   <li>{@code data check FILE --format F}: validates a JSONL data file ({@link DataCheck}).</li>
  * </ul>
  * Exit codes: 0 success, 1 bad input (one-line message on stderr), 2 usage error.
  */
@@ -38,6 +39,7 @@ public final class Janus {
               demo [--out DIR] [--seed N]   build a random tiny Mistral, save it in HF layout, reload it and run
                                             the CPU forward; prints the model summary (default --out runs/demo)
               summary DIR                   print config.json and the parameter table of an HF model directory
+              data check FILE --format F    validate a JSONL data file (sft, pairs, rm, bench) and print its summary
 
             Run 'janus <command> --help' for a command's options.
             """;
@@ -59,6 +61,7 @@ public final class Janus {
             return switch (args[0]) {
                 case "demo" -> demo(rest, out, err);
                 case "summary" -> summary(rest, out, err);
+                case "data" -> DataCheck.run(rest, out);
                 default -> {
                     err.println("janus: unknown command '" + args[0] + "'");
                     err.print(USAGE);
@@ -192,14 +195,14 @@ public final class Janus {
         }
     }
 
-    private static String value(List<String> args, int i, String option) throws UsageException {
+    static String value(List<String> args, int i, String option) throws UsageException {
         if (i >= args.size()) {
             throw new UsageException(option + " needs a value");
         }
         return args.get(i);
     }
 
-    private static long parseLong(String text, String option) throws UsageException {
+    static long parseLong(String text, String option) throws UsageException {
         try {
             return Long.parseLong(text);
         } catch (NumberFormatException e) {
