@@ -15,7 +15,7 @@
  * place). Every step runs over chunks of whole tensors on a {@link ai.janus.backend.cpu.Parallel}
  * pool; no value depends on which thread ran a chunk, so results are independent of the thread
  * count. Each algorithm's per-element math lives in one static method (the reference a GPU
- * kernel is tested against): {@code AdamW.update}, {@code AdamW8bit.blockUpdate} and
+ * kernel is tested against): {@code AdamWKernel.update}, {@code AdamW8bit.blockUpdate} and
  * {@code AdamW8bit.fp32StateUpdate}.
  */
 package ai.janus.optim;
