@@ -4,7 +4,6 @@ import static ai.janus.optim.QuantizationMaps.SIGNED;
 import static ai.janus.optim.QuantizationMaps.SIGNED_ZERO_CODE;
 import static ai.janus.optim.QuantizationMaps.UNSIGNED;
 import static ai.janus.optim.QuantizationMaps.UNSIGNED_ZERO_CODE;
-import static ai.janus.optim.QuantizationMaps.quantize;
 
 import ai.janus.backend.cpu.Parallel;
 import ai.janus.model.ParameterSet;
@@ -269,10 +268,10 @@ public final class AdamW8bit implements Optimizer {
                 p[j] = x;
             }
         }
-        // Requantize against the new scales; an all-zero block keeps the codes of 0.
+        // Requantize against the new scales (the spec's search, by table); an all-zero block keeps the codes of 0.
         for (int j = off; j < end; j++) {
             code1[j] = (byte) (new1 == 0f ? SIGNED_ZERO_CODE : signedCode(s1[j] / new1, s1[j]));
-            code2[j] = (byte) (new2 == 0f ? UNSIGNED_ZERO_CODE : quantize(UNSIGNED, s2[j] / new2, false));
+            code2[j] = (byte) (new2 == 0f ? UNSIGNED_ZERO_CODE : QuantizerTable.UNSIGNED.quantize(s2[j] / new2));
         }
     }
 
@@ -282,7 +281,7 @@ public final class AdamW8bit implements Optimizer {
      * can land on a code of the wrong sign next to 0). sign(±0) = 0 on both sides.
      */
     static int signedCode(float normalised, float moment) {
-        int code = quantize(SIGNED, normalised, true);
+        int code = QuantizerTable.SIGNED.quantize(normalised);
         if (Math.signum(SIGNED[code]) != Math.signum(moment)) {
             code += moment > 0 ? 1 : -1;
         }

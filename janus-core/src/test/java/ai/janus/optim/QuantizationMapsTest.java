@@ -114,4 +114,44 @@ class QuantizationMapsTest {
             }
         }
     }
+
+    /**
+     * The lookup table against the search, on every float that decides it: both ends of every
+     * bucket (the parts of a bucket between thresholds are constant) and the floats within 3 ulps
+     * of every threshold; plus random floats of every magnitude and the special values.
+     */
+    @Test
+    void theLookupTableEqualsTheSearchEverywhere() {
+        checkTable(QuantizerTable.SIGNED, QuantizationMaps.signed(), true);
+        checkTable(QuantizerTable.UNSIGNED, QuantizationMaps.unsigned(), false);
+    }
+
+    private static void checkTable(QuantizerTable table, float[] code, boolean signed) {
+        java.util.List<Float> probes = new java.util.ArrayList<>();
+        for (int b = 0; b < QuantizerTable.buckets(); b++) {
+            int sign = b < QuantizerTable.buckets() / 2 ? 0 : 0x80000000;
+            int first = 0x2f800000 + ((b % (QuantizerTable.buckets() / 2)) << 13);
+            probes.add(Float.intBitsToFloat(sign | first));
+            probes.add(Float.intBitsToFloat(sign | (first + (1 << 13) - 1)));
+        }
+        for (float t : QuantizerTable.thresholds(code, signed)) {
+            for (int d = -3; d <= 3; d++) {
+                probes.add(Float.intBitsToFloat(Float.floatToRawIntBits(t) + d));
+                probes.add(-Float.intBitsToFloat(Float.floatToRawIntBits(t) + d));
+            }
+        }
+        SplittableRandom rng = new SplittableRandom(12);
+        for (int i = 0; i < 1_000_000; i++) {
+            probes.add((float) (Math.pow(2, -40 * rng.nextDouble()) * (rng.nextBoolean() ? 1 : -1)));
+        }
+        probes.addAll(java.util.List.of(0f, -0f, 1f, -1f, 1.5f, Float.NaN, Float.POSITIVE_INFINITY,
+                Float.NEGATIVE_INFINITY, Float.MIN_VALUE, 0x1p-32f, Math.nextDown(0x1p-32f), Math.nextDown(1f)));
+        for (float x : probes) {
+            assertEquals(QuantizationMaps.quantize(code, x, signed), table.quantize(x),
+                    () -> (signed ? "signed" : "unsigned") + " table at x = " + x);
+        }
+        // At 0.1% per bucket no bucket holds two thresholds: the table answers every x in its range.
+        assertEquals(0, table.searchedBuckets());
+        assertTrue(table.splitBuckets() > 250, "one-threshold buckets: " + table.splitBuckets());
+    }
 }
