@@ -1,0 +1,78 @@
+package ai.janus.optim;
+
+import ai.janus.backend.cpu.Parallel;
+import ai.janus.model.ParameterSet;
+import java.util.List;
+
+/**
+ * Global L2 gradient-norm clipping (PyTorch's {@code clip_grad_norm_}, the spec's
+ * {@code coef = min(1, max_norm / (norm + 1e-6))}): the norm is taken over every gradient of the
+ * set as one vector, and every gradient is scaled by the same coefficient.
+ *
+ * <p>Numerics: squares are summed in double, per chunk, and the chunk sums are added in chunk
+ * order, so the norm does not depend on the thread count; torch sums in float32, so the two
+ * agree to float32 rounding. The scaling is a float multiply by the coefficient rounded to
+ * float, as torch's {@code g.mul_(clip_coef)}.
+ */
+public final class GradClip {
+    /** Added to the norm before dividing, as torch does. */
+    public static final double EPS = 1e-6;
+
+    private GradClip() {}
+
+    /** The L2 norm of all gradients together. */
+    public static double norm(ParameterSet gradients, Parallel parallel) {
+        List<ParameterSet.Spec> specs = gradients.specs();
+        List<Chunk> chunks = Chunk.split(specs);
+        double[] sums = new double[chunks.size()];
+        parallel.forRange(chunks.size(), 1, (from, to) -> {
+            float[] g = new float[Chunk.ELEMENTS];
+            for (long i = from; i < to; i++) {
+                Chunk c = chunks.get((int) i);
+                OffHeap.get(gradients.get(specs.get(c.tensor()).name()), c.start(), g, c.length());
+                double sum = 0;
+                for (int j = 0; j < c.length(); j++) {
+                    sum += (double) g[j] * g[j];
+                }
+                sums[(int) i] = sum;
+            }
+        });
+        double total = 0;
+        for (double s : sums) {
+            total += s;
+        }
+        return Math.sqrt(total);
+    }
+
+    /**
+     * Scales every gradient by {@code min(1, maxNorm / (norm + 1e-6))} and returns the norm
+     * before clipping. A non-finite norm is returned with the gradients untouched: the caller
+     * decides (the trainer stops by default).
+     */
+    public static double clip(ParameterSet gradients, double maxNorm, Parallel parallel) {
+        if (!(maxNorm > 0) || Double.isInfinite(maxNorm)) {
+            throw new IllegalArgumentException("max norm must be finite and > 0, got " + maxNorm);
+        }
+        double norm = norm(gradients, parallel);
+        double coef = maxNorm / (norm + EPS);
+        if (!Double.isFinite(norm) || coef >= 1) {
+            return norm;
+        }
+        float factor = (float) coef;
+        List<ParameterSet.Spec> specs = gradients.specs();
+        List<Chunk> chunks = Chunk.split(specs);
+        parallel.forRange(chunks.size(), 1, (from, to) -> {
+            float[] g = new float[Chunk.ELEMENTS];
+            for (long i = from; i < to; i++) {
+                Chunk c = chunks.get((int) i);
+                String name = specs.get(c.tensor()).name();
+                OffHeap.get(gradients.get(name), c.start(), g, c.length());
+                for (int j = 0; j < c.length(); j++) {
+                    g[j] *= factor;
+                }
+                OffHeap.put(gradients.get(name), c.start(), g, c.length());
+            }
+        });
+        return norm;
+    }
+}

@@ -1,0 +1,21 @@
+/**
+ * Optimizers and what surrounds an optimizer step: {@link ai.janus.optim.AdamW} with fp32 state
+ * (PyTorch semantics), the bitsandbytes-compatible blockwise {@link ai.janus.optim.AdamW8bit},
+ * {@link ai.janus.optim.LrSchedule}, global gradient-norm clipping ({@link ai.janus.optim.GradClip})
+ * and the versioned on-disk optimizer state.
+ *
+ * <p>One training step, in the order of the spec (objectives.md): {@code GradClip.clip(grads)} →
+ * {@code optimizer.step(grads, schedule.lr(s))} → s + 1 → zero the gradients.
+ *
+ * <p>An optimizer is bound to its parameters at construction: an fp32
+ * {@link ai.janus.model.ParameterSet}, or {@link ai.janus.optim.Bf16Parameters} with a
+ * {@link ai.janus.optim.Bf16Mode} (round to nearest even as bitsandbytes does, seeded stochastic
+ * rounding, or fp32 master weights). Gradients are always an fp32 {@code ParameterSet} with the
+ * same specs; {@code step} reads them and never modifies them ({@code GradClip} scales them in
+ * place). Every step runs over chunks of whole tensors on a {@link ai.janus.backend.cpu.Parallel}
+ * pool; no value depends on which thread ran a chunk, so results are independent of the thread
+ * count. Each algorithm's per-element math lives in one static method (the reference a GPU
+ * kernel is tested against): {@code AdamWKernel.update}, {@code AdamW8bit.blockUpdate} and
+ * {@code AdamW8bit.fp32StateUpdate}.
+ */
+package ai.janus.optim;
