@@ -63,7 +63,7 @@ public final class AdamW implements Optimizer {
     }
 
     /** AdamW over bf16 parameters, stored as {@code mode} says. */
-    public AdamW(Bf16Parameters parameters, Bf16Mode mode, AdamWConfig config, Parallel parallel) {
+    public AdamW(ParameterSet parameters, Bf16Mode mode, AdamWConfig config, Parallel parallel) {
         this(ParameterStore.bf16(parameters, mode), config, parallel);
     }
 

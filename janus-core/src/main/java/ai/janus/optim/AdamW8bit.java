@@ -139,7 +139,7 @@ public final class AdamW8bit implements Optimizer {
     }
 
     /** 8-bit AdamW over bf16 parameters, stored as {@code mode} says. */
-    public AdamW8bit(Bf16Parameters parameters, Bf16Mode mode, AdamWConfig config, Parallel parallel) {
+    public AdamW8bit(ParameterSet parameters, Bf16Mode mode, AdamWConfig config, Parallel parallel) {
         this(ParameterStore.bf16(parameters, mode), config, parallel);
     }
 

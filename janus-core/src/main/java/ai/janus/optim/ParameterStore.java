@@ -41,21 +41,29 @@ final class ParameterStore implements AutoCloseable {
     }
 
     static ParameterStore fp32(ParameterSet parameters) {
+        requireDType(parameters, ai.janus.tensor.DType.F32);
         List<ParameterSet.Spec> specs = parameters.specs();
         Tensor[] values = specs.stream().map(s -> parameters.get(s.name())).toArray(Tensor[]::new);
         return new ParameterStore(null, 0, specs, values, null, null);
     }
 
-    static ParameterStore bf16(Bf16Parameters parameters, Bf16Mode mode) {
+    static ParameterStore bf16(ParameterSet parameters, Bf16Mode mode) {
+        requireDType(parameters, ai.janus.tensor.DType.BF16);
         List<ParameterSet.Spec> specs = parameters.specs();
         Tensor[] bf16 = specs.stream().map(s -> parameters.get(s.name())).toArray(Tensor[]::new);
         if (mode.kind() != Bf16Mode.Kind.FP32_MASTER) {
             return new ParameterStore(mode.kind(), mode.seed(), specs, bf16, null, null);
         }
         ParameterSet master = ParameterSet.allocate(specs);
-        parameters.widenInto(master);
+        master.copyFrom(parameters);
         Tensor[] values = specs.stream().map(s -> master.get(s.name())).toArray(Tensor[]::new);
         return new ParameterStore(mode.kind(), 0, specs, values, bf16, master);
+    }
+
+    private static void requireDType(ParameterSet parameters, ai.janus.tensor.DType dtype) {
+        if (parameters.dtype() != dtype) {
+            throw new IllegalArgumentException("expected " + dtype + " parameters, got " + parameters.dtype());
+        }
     }
 
     /** The name recorded in optimizer state files. */

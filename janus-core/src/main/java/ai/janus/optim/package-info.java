@@ -8,8 +8,7 @@
  * {@code optimizer.step(grads, schedule.lr(s))} → s + 1 → zero the gradients.
  *
  * <p>An optimizer is bound to its parameters at construction: an fp32
- * {@link ai.janus.model.ParameterSet}, or {@link ai.janus.optim.Bf16Parameters} with a
- * {@link ai.janus.optim.Bf16Mode} (round to nearest even as bitsandbytes does, seeded stochastic
+ * {@link ai.janus.model.ParameterSet}, or a BF16 one with a {@link ai.janus.optim.Bf16Mode} (round to nearest even as bitsandbytes does, seeded stochastic
  * rounding, or fp32 master weights). Gradients are always an fp32 {@code ParameterSet} with the
  * same specs; {@code step} reads them and never modifies them ({@code GradClip} scales them in
  * place). Every step runs over chunks of whole tensors on a {@link ai.janus.backend.cpu.Parallel}
@@ -19,3 +18,5 @@
  * {@code AdamW8bit.fp32StateUpdate}.
  */
 package ai.janus.optim;
+
+import ai.janus.model.ParameterSet;

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import ai.janus.backend.cpu.Parallel;
 import ai.janus.model.ParameterSet;
+import ai.janus.tensor.DType;
 import ai.janus.tensor.Tensor;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
@@ -252,7 +253,7 @@ class AdamW8bitSpecTest {
         List<float[]> refParams = new ArrayList<>();
         try (ParameterSet init = ParameterSet.allocate(SPECS); ParameterSet grads = init.zerosLike()) {
             OptimTesting.fillGaussian(init, new SplittableRandom(5), 1.0);
-            Bf16Parameters bf16Params = bf16 ? Bf16Parameters.roundedFrom(init) : null;
+            ParameterSet bf16Params = bf16 ? ParameterSet.copyOf(init, DType.BF16) : null;
             for (ParameterSet.Spec s : SPECS) {
                 refs.add(new SpecReference(Math.toIntExact(s.numel())));
                 float[] p = init.get(s.name()).toFloatArray();

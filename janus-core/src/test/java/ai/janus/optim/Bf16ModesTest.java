@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.janus.backend.cpu.Parallel;
 import ai.janus.model.ParameterSet;
+import ai.janus.tensor.DType;
 import ai.janus.tensor.HalfFloats;
 import ai.janus.tensor.Tensor;
 import java.nio.FloatBuffer;
@@ -97,7 +98,7 @@ class Bf16ModesTest {
         try (ParameterSet ones = ParameterSet.allocate(SPECS); ParameterSet grads = ones.zerosLike()) {
             ones.flat().fill(1f);
             grads.flat().fill(1f);
-            try (Bf16Parameters params = Bf16Parameters.roundedFrom(ones);
+            try (ParameterSet params = ParameterSet.copyOf(ones, DType.BF16);
                  Optimizer opt = eightBit ? new AdamW8bit(params, mode, AdamWConfig.janus(), parallel)
                          : new AdamW(params, mode, AdamWConfig.janus(), parallel)) {
                 for (int t = 0; t < 100; t++) {
@@ -128,12 +129,12 @@ class Bf16ModesTest {
     }
 
     private static void masterFollowsFp32(BiFunction<ParameterSet, AdamWConfig, Optimizer> fp32Optimizer,
-                                          BiFunction<Bf16Parameters, AdamWConfig, Optimizer> masterOptimizer) {
+                                          BiFunction<ParameterSet, AdamWConfig, Optimizer> masterOptimizer) {
         AdamWConfig config = AdamWConfig.janus().withWeightDecay(0.01);
         try (ParameterSet init = ParameterSet.allocate(SPECS); ParameterSet grads = init.zerosLike()) {
             OptimTesting.fillGaussian(init, new SplittableRandom(1), 1.0);
-            try (Bf16Parameters bf16 = Bf16Parameters.roundedFrom(init)) {
-                bf16.widenInto(init); // both runs start from the same bf16-exact weights
+            try (ParameterSet bf16 = ParameterSet.copyOf(init, DType.BF16)) {
+                init.copyFrom(bf16); // both runs start from the same bf16-exact weights
                 try (Optimizer fp32 = fp32Optimizer.apply(init, config);
                      Optimizer master = masterOptimizer.apply(bf16, config)) {
                     for (int t = 0; t < 20; t++) {
@@ -171,7 +172,7 @@ class Bf16ModesTest {
         try (Parallel pool = new Parallel(threads); ParameterSet init = ParameterSet.allocate(SPECS);
              ParameterSet grads = init.zerosLike()) {
             OptimTesting.fillGaussian(init, new SplittableRandom(2), 1.0);
-            try (Bf16Parameters params = Bf16Parameters.roundedFrom(init);
+            try (ParameterSet params = ParameterSet.copyOf(init, DType.BF16);
                  AdamW8bit opt = new AdamW8bit(params, Bf16Mode.stochastic(seed),
                          AdamWConfig.janus().withWeightDecay(0.1), pool)) {
                 for (int t = 0; t < 5; t++) {
@@ -187,8 +188,8 @@ class Bf16ModesTest {
     void widenAndRoundTripIsExact() {
         try (ParameterSet init = ParameterSet.allocate(SPECS); ParameterSet back = init.zerosLike()) {
             OptimTesting.fillGaussian(init, new SplittableRandom(3), 1.0);
-            try (Bf16Parameters bf16 = Bf16Parameters.roundedFrom(init)) {
-                bf16.widenInto(back);
+            try (ParameterSet bf16 = ParameterSet.copyOf(init, DType.BF16)) {
+                back.copyFrom(bf16);
                 FloatBuffer a = init.flat().floats(), b = back.flat().floats();
                 for (int i = 0; i < a.capacity(); i++) {
                     assertEquals(HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(a.get(i))), b.get(i));

@@ -12,6 +12,7 @@ import ai.janus.io.InvalidFileException;
 import ai.janus.io.SafetensorsFile;
 import ai.janus.io.SafetensorsWriter;
 import ai.janus.model.ParameterSet;
+import ai.janus.tensor.DType;
 import ai.janus.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -78,7 +79,7 @@ class OptimizerStateTest {
     /** Parameters (fp32 or bf16) and their optimizer. */
     static final class Run implements AutoCloseable {
         final ParameterSet fp32;
-        final Bf16Parameters bf16;
+        final ParameterSet bf16;
         final Optimizer optimizer;
 
         Run(Variant variant, AdamWConfig config, byte[] parameterBytes) {
@@ -91,7 +92,7 @@ class OptimizerStateTest {
                         : new AdamW(fp32, config, parallel);
             } else {
                 fp32 = null;
-                bf16 = Bf16Parameters.allocate(SPECS);
+                bf16 = ParameterSet.allocate(SPECS, DType.BF16);
                 bf16.flat().bytes().put(parameterBytes);
                 optimizer = variant.eightBit() ? new AdamW8bit(bf16, mode, config, parallel)
                         : new AdamW(bf16, mode, config, parallel);
@@ -104,7 +105,7 @@ class OptimizerStateTest {
                 if (variant.bf16() == null) {
                     return OptimTesting.bytes(init.flat());
                 }
-                try (Bf16Parameters b = Bf16Parameters.roundedFrom(init)) {
+                try (ParameterSet b = ParameterSet.copyOf(init, DType.BF16)) {
                     return OptimTesting.bytes(b.flat());
                 }
             }
@@ -196,7 +197,7 @@ class OptimizerStateTest {
             assertEquals(8 * elements, fp32.stateBytes());
             assertEquals(2 * (1 << 20) + 8 * 512, opt.stateBytes("t1048576")); // 2.0039 bytes per parameter
         }
-        try (Bf16Parameters b = Bf16Parameters.allocate(specs);
+        try (ParameterSet b = ParameterSet.allocate(specs, DType.BF16);
              AdamW8bit master = new AdamW8bit(b, Bf16Mode.fp32Master(), AdamWConfig.janus(), parallel)) {
             long total = 0, elements = 0;
             for (long n : sizes) {
