@@ -6,6 +6,7 @@ import ai.janus.model.MistralConfig;
 import ai.janus.model.MistralWeights;
 import ai.janus.model.ParameterSet;
 import ai.janus.model.TokenBatch;
+import ai.janus.tensor.Storage;
 import ai.janus.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -20,7 +21,9 @@ import java.nio.file.Path;
  *       resetting it through /proc/self/clear_refs), and for janus the activation bytes held
  *       between forward and backward. Run each side in its own JVM so that neither sees the
  *       other's memory. (Measured from the first step: freed memory stays resident in the
- *       allocators of both sides, so a baseline taken after a step would hide the peak.)</li>
+ *       allocators of both sides, so a baseline taken after a step would hide the peak; the
+ *       resident figure also holds the JVM's own growth while it compiles the step.) For janus
+ *       also the exact peak of its off-heap allocations ({@link Storage#peakBytes()}).</li>
  * </ul>
  * {@code OMP_WAIT_POLICY=PASSIVE java --add-modules jdk.incubator.vector -cp janus-bench/target/benchmarks.jar
  * ai.janus.bench.TrainingStepProfile breakdown|memory SIDE}
@@ -89,15 +92,19 @@ public final class TrainingStepProfile {
                 s.checkpointing = side.endsWith("checkpointed");
                 s.setUp();
                 before = resetPeak();
+                long offHeapBefore = Storage.liveBytes();
+                Storage.resetPeakBytes();
                 s.step();
                 start = System.nanoTime();
                 for (int i = 0; i < 5; i++) {
                     s.step();
                 }
                 start = System.nanoTime() - start;
+                long offHeapPeak = Storage.peakBytes() - offHeapBefore;
                 try (Mistral.ForwardState st = s.model.forward(s.batch, s.labels, s.checkpointing)) {
-                    extra = String.format(", activations held between forward and backward %.1f MiB",
-                            st.activationBytes() / 1048576.0);
+                    extra = String.format(", activations held between forward and backward %.1f MiB,"
+                            + " janus off-heap allocations at their peak %.1f MiB above set-up",
+                            st.activationBytes() / 1048576.0, offHeapPeak / 1048576.0);
                 }
                 s.tearDown();
             }

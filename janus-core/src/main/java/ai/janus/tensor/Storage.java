@@ -20,6 +20,9 @@ import org.bytedeco.javacpp.Pointer;
  */
 public final class Storage implements AutoCloseable {
     private static final Cleaner CLEANER = Cleaner.create();
+    /** Bytes of allocated (not borrowed) storage alive now, and the most alive at once since the last reset. */
+    private static final java.util.concurrent.atomic.AtomicLong LIVE = new java.util.concurrent.atomic.AtomicLong();
+    private static final java.util.concurrent.atomic.AtomicLong PEAK = new java.util.concurrent.atomic.AtomicLong();
 
     private final Pointer base;
     private final long byteSize;
@@ -32,16 +35,35 @@ public final class Storage implements AutoCloseable {
         this.byteSize = byteSize;
         this.borrowed = borrowed;
         if (owned) {
-            this.freeOnce = CLEANER.register(this, freer(base));
+            PEAK.accumulateAndGet(LIVE.addAndGet(byteSize), Math::max);
+            this.freeOnce = CLEANER.register(this, freer(base, byteSize));
         } else {
             this.freeOnce = null;
         }
     }
 
     /** The cleanup action: built in a static context so that it cannot reach the storage object. */
-    private static Runnable freer(Pointer memory) {
+    private static Runnable freer(Pointer memory, long byteSize) {
         Pointer copy = new Pointer(memory);
-        return () -> Pointer.free(copy);
+        return () -> {
+            Pointer.free(copy);
+            LIVE.addAndGet(-byteSize);
+        };
+    }
+
+    /** Bytes of off-heap memory janus has allocated and not yet freed (mapped files not counted). */
+    public static long liveBytes() {
+        return LIVE.get();
+    }
+
+    /** The largest {@link #liveBytes()} since the last {@link #resetPeakBytes()}. */
+    public static long peakBytes() {
+        return PEAK.get();
+    }
+
+    /** Starts a new peak measurement at the current live bytes. */
+    public static void resetPeakBytes() {
+        PEAK.set(LIVE.get());
     }
 
     /** Allocates {@code byteSize} zeroed bytes. */
