@@ -237,6 +237,12 @@ public final class Mistral {
      * the same buffer (inference): hIn is read only before hOut is written.
      */
     private void layerForward(MistralWeights.Layer w, Tensor hIn, Tensor hOut, LayerActivations s, BatchInputs in) {
+        layerForward(w, hIn, hOut, s, in, null, -1);
+    }
+
+    /** The layer forward; with a {@code cache}, this layer's new keys and values are appended and attended over. */
+    private void layerForward(MistralWeights.Layer w, Tensor hIn, Tensor hOut, LayerActivations s, BatchInputs in,
+                              KvCache cache, int layer) {
         long n = in.n;
         float eps = (float) config.rmsNormEps();
         // attention block: h2 = hIn + Attention(RoPE(a·Wqᵀ), RoPE(a·Wkᵀ), a·Wvᵀ)·Woᵀ, a = RMSNorm(hIn)
@@ -246,7 +252,11 @@ public final class Mistral {
         backend.matmul(flat(s.v, n), s.a, w.wv(), false);
         backend.rope(s.q, in.cos, in.sin);
         backend.rope(s.k, in.cos, in.sin);
-        backend.attention(s.att, s.lse, s.q, s.k, s.v, in.cu, in.cu, config.attentionSpec());
+        if (cache == null) {
+            backend.attention(s.att, s.lse, s.q, s.k, s.v, in.cu, in.cu, config.attentionSpec());
+        } else {
+            attendOverCache(s, in, cache, layer);
+        }
         backend.copy(s.h2, hIn);
         backend.matmul(s.h2, flat(s.att, n), w.wo(), true);
         // MLP block: hOut = h2 + (silu(m·Wgateᵀ) ⊙ m·Wupᵀ)·Wdownᵀ, m = RMSNorm(h2)
@@ -408,6 +418,85 @@ public final class Mistral {
                 layerBackward(w, g.layers().get(l), st.residual[l], s, st.in, dh, d);
             }
             backend.embeddingBackward(g.embed(), dh, st.in.ids);
+        }
+    }
+
+    // ------------------------------------------------------------------------------ generation
+
+    /**
+     * One decode step over a {@link KvCache}: segment s of {@code step} holds sequence s's new
+     * tokens (a whole prompt when prefilling, one token when decoding, none when it has finished);
+     * their positions must continue the cache ({@code cache.length(s)}, +1, …). Their keys and
+     * values are appended to the cache. Returns a new (S, V) tensor with the logits at each
+     * sequence's last new token (rows of sequences without new tokens are 0); the caller closes it.
+     */
+    public Tensor decode(KvCache cache, TokenBatch step) {
+        checkTokens(step);
+        if (step.sequences() != cache.sequences()) {
+            throw new IllegalArgumentException("the step has " + step.sequences() + " segments for a cache of "
+                    + cache.sequences() + " sequences");
+        }
+        int[] cu = step.cuSeqlens(), counts = new int[cache.sequences()];
+        for (int s = 0; s < counts.length; s++) {
+            counts[s] = cu[s + 1] - cu[s];
+            for (int t = cu[s]; t < cu[s + 1]; t++) {
+                if (step.positions()[t] != cache.length(s) + (t - cu[s])) {
+                    throw new IllegalArgumentException("token " + t + " of sequence " + s + " has position "
+                            + step.positions()[t] + "; the cache continues at " + (cache.length(s) + t - cu[s]));
+                }
+            }
+        }
+        cache.checkRoom(counts);
+        long n = step.size();
+        Tensor logits = Tensor.allocate(DType.F32, cache.sequences(), config.vocabSize());
+        try (BatchInputs in = new BatchInputs(config, step); LayerActivations s = new LayerActivations(config, n);
+             Tensor h = Tensor.allocate(DType.F32, n, config.hiddenSize());
+             Tensor last = Tensor.allocate(DType.F32, cache.sequences(), config.hiddenSize());
+             Tensor rstd = Tensor.allocate(DType.F32, cache.sequences())) {
+            backend.embedding(h, weights.embed(), in.ids);
+            for (int l = 0; l < config.numHiddenLayers(); l++) {
+                layerForward(weights.layers().get(l), h, h, s, in, cache, l);
+            }
+            for (int q = 0; q < counts.length; q++) {
+                if (counts[q] > 0) {
+                    backend.copy(last.rows(q, 1), h.rows(cu[q + 1] - 1, 1));
+                }
+            }
+            backend.rmsNorm(last, rstd, last, weights.finalNorm(), (float) config.rmsNormEps());
+            backend.matmul(logits, last, weights.lmHead(), false);
+            for (int q = 0; q < counts.length; q++) {
+                if (counts[q] == 0) {
+                    backend.zero(logits.rows(q, 1));
+                }
+            }
+            cache.advance(counts);
+            return logits;
+        } catch (RuntimeException e) {
+            logits.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Attention of a decode step: per sequence, its new keys and values go after its cached rows
+     * and its new queries attend over all of them (bottom-right causal alignment: query i of Tq new
+     * tokens sees keys j ≤ i + Tk − Tq, i.e. every earlier token and itself).
+     */
+    private void attendOverCache(LayerActivations s, BatchInputs in, KvCache cache, int layer) {
+        int[] cu = in.cu.toIntArray();
+        for (int q = 0; q + 1 < cu.length; q++) {
+            int count = cu[q + 1] - cu[q], cached = cache.length(q);
+            if (count == 0) {
+                continue;
+            }
+            Tensor keys = cache.keys(layer, q, count), values = cache.values(layer, q, count);
+            backend.copy(keys.rows(cached, count), s.k.rows(cu[q], count));
+            backend.copy(values.rows(cached, count), s.v.rows(cu[q], count));
+            try (Tensor cuQ = Tensor.ofInts(new int[] {0, count});
+                 Tensor cuK = Tensor.ofInts(new int[] {0, cached + count})) {
+                backend.attention(s.att.rows(cu[q], count), s.lse.rows(cu[q], count), s.q.rows(cu[q], count), keys,
+                        values, cuQ, cuK, config.attentionSpec());
+            }
         }
     }
 
