@@ -1,0 +1,373 @@
+package ai.janus.train.config;
+
+import ai.janus.io.InvalidFileException;
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A training run, as a YAML file with axolotl-like keys. Every key is known or the file is
+ * refused with {@code file:line: unknown key 'x'}; types and ranges are checked the same way.
+ * {@link #toYaml()} gives the resolved config (defaults filled in), which trainers print and save.
+ *
+ * <pre>
+ * base_model: runs/demo/sft            # HF model directory (required)
+ * tokenizer: runs/demo/tokenizer.model # default: base_model/tokenizer.model
+ * datasets:                            # required, one or more
+ *   - path: data/train.jsonl
+ *     type: sft                        # sft | pairs | rm
+ * sequence_len: 2048                   sample_packing: false
+ * micro_batch_size: 1                  gradient_accumulation_steps: 1
+ * num_epochs: 1                        max_steps: (optional cap)
+ * optimizer: adamw_8bit                # adamw | adamw_8bit (adamw_torch, adamw_bnb_8bit accepted)
+ * lr_scheduler: cosine                 # cosine | linear | constant
+ * learning_rate: 5.0e-6 (required)     warmup_steps: 10 | warmup_ratio: 0.03 (not both)
+ * weight_decay: 0.0                    max_grad_norm: 1.0
+ * adam_beta1: 0.9  adam_beta2: 0.999   adam_epsilon: 1.0e-8
+ * bf16: false                          gradient_checkpointing: false
+ * seed: 42                             output_dir: runs/sft (required)
+ * saves_per_epoch: 1 | save_steps: N   save_total_limit: 0 (0 keeps all)
+ * dpo_beta: 0.1  dpo_label_smoothing: 0.0  orpo_alpha: 0.1  rm_margin: 0.0  val_set_size: 0.0
+ * </pre>
+ */
+public record RunConfig(
+        Path baseModel,
+        Path tokenizer,
+        List<Dataset> datasets,
+        int sequenceLen,
+        boolean samplePacking,
+        int microBatchSize,
+        int gradientAccumulationSteps,
+        int numEpochs,
+        long maxSteps,
+        Optimizer optimizer,
+        Scheduler lrScheduler,
+        double learningRate,
+        long warmupSteps,
+        double warmupRatio,
+        double weightDecay,
+        double maxGradNorm,
+        double adamBeta1,
+        double adamBeta2,
+        double adamEpsilon,
+        boolean bf16,
+        boolean gradientCheckpointing,
+        long seed,
+        Path outputDir,
+        int savesPerEpoch,
+        long saveSteps,
+        int saveTotalLimit,
+        double dpoBeta,
+        double dpoLabelSmoothing,
+        double orpoAlpha,
+        double rmMargin,
+        double valSetSize) {
+
+    /** A data file and the row format it holds. */
+    public record Dataset(Path path, String type) {}
+
+    public enum Optimizer { ADAMW, ADAMW_8BIT }
+
+    public enum Scheduler { COSINE, LINEAR, CONSTANT }
+
+    /** -1 in {@link #maxSteps}, {@link #warmupSteps}, {@link #saveSteps} and -1.0 in {@link #warmupRatio}: not set. */
+    public static final long UNSET = -1;
+
+    private static final Set<String> DATASET_TYPES = Set.of("sft", "pairs", "rm");
+    private static final Set<String> KEYS = Set.of("base_model", "tokenizer", "datasets", "sequence_len",
+            "sample_packing", "micro_batch_size", "gradient_accumulation_steps", "num_epochs", "max_steps", "optimizer",
+            "lr_scheduler", "learning_rate", "warmup_steps", "warmup_ratio", "weight_decay", "max_grad_norm",
+            "adam_beta1", "adam_beta2", "adam_epsilon", "bf16", "gradient_checkpointing", "seed", "output_dir",
+            "saves_per_epoch", "save_steps", "save_total_limit", "dpo_beta", "dpo_label_smoothing", "orpo_alpha",
+            "rm_margin", "val_set_size");
+    private static final YAMLMapper YAML = new YAMLMapper();
+
+    /** Reads and validates {@code file}; relative paths in it are resolved against the working directory. */
+    public static RunConfig read(Path file) throws InvalidFileException {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (NoSuchFileException e) {
+            throw new InvalidFileException(file, "file not found");
+        } catch (IOException e) {
+            throw new InvalidFileException(file, "cannot read: " + e.getMessage(), e);
+        }
+        return parse(file, text);
+    }
+
+    /** Parses YAML {@code text}; {@code file} names it in errors. */
+    public static RunConfig parse(Path file, String text) throws InvalidFileException {
+        JsonNode root;
+        Map<String, Integer> lines;
+        try {
+            root = YAML.readTree(text);
+            lines = keyLines(text);
+        } catch (JsonProcessingException e) {
+            JsonLocation at = e.getLocation();
+            throw new InvalidFileException(file, (at == null ? "" : "line " + at.getLineNr() + ": ")
+                    + "invalid YAML: " + e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw new InvalidFileException(file, "cannot parse: " + e.getMessage(), e);
+        }
+        if (root == null || !root.isObject()) {
+            throw new InvalidFileException(file, "a run config is a YAML mapping of keys to values");
+        }
+        return new Reader(file, root, lines).config();
+    }
+
+    /** Line of every top-level key (1-based), from a streaming pass: the tree keeps no locations. */
+    private static Map<String, Integer> keyLines(String text) throws IOException {
+        Map<String, Integer> lines = new HashMap<>();
+        try (JsonParser p = new YAMLFactory().createParser(text)) {
+            int depth = 0;
+            for (JsonToken t; (t = p.nextToken()) != null; ) {
+                if (t == JsonToken.START_OBJECT || t == JsonToken.START_ARRAY) {
+                    depth++;
+                } else if (t == JsonToken.END_OBJECT || t == JsonToken.END_ARRAY) {
+                    depth--;
+                } else if (t == JsonToken.FIELD_NAME && depth == 1) {
+                    lines.putIfAbsent(p.currentName(), p.currentTokenLocation().getLineNr());
+                }
+            }
+        }
+        return lines;
+    }
+
+    /** One pass over the mapping, each accessor recording the key it consumed. */
+    private static final class Reader {
+        private final Path file;
+        private final JsonNode root;
+        private final Map<String, Integer> lines;
+
+        Reader(Path file, JsonNode root, Map<String, Integer> lines) {
+            this.file = file;
+            this.root = root;
+            this.lines = lines;
+        }
+
+        private InvalidFileException error(String key, String problem) {
+            Integer line = lines.get(key);
+            return new InvalidFileException(file, (line == null ? "" : "line " + line + ": ") + problem);
+        }
+
+        RunConfig config() throws InvalidFileException {
+            for (var it = root.fieldNames(); it.hasNext(); ) {
+                String key = it.next();
+                if (!KEYS.contains(key)) {
+                    throw error(key, "unknown key '" + key + "'");
+                }
+            }
+            for (String[] pair : new String[][] {{"warmup_steps", "warmup_ratio"}, {"saves_per_epoch", "save_steps"}}) {
+                if (present(pair[0]) && present(pair[1])) {
+                    throw error(pair[1], "set " + pair[0] + " or " + pair[1] + ", not both");
+                }
+            }
+            Path baseModel = Path.of(text("base_model", null));
+            String tokenizer = text("tokenizer", "");
+            return new RunConfig(
+                    baseModel,
+                    tokenizer.isEmpty() ? baseModel.resolve("tokenizer.model") : Path.of(tokenizer),
+                    datasets(),
+                    (int) integer("sequence_len", 2048, 1),
+                    bool("sample_packing", false),
+                    (int) integer("micro_batch_size", 1, 1),
+                    (int) integer("gradient_accumulation_steps", 1, 1),
+                    (int) integer("num_epochs", 1, 1),
+                    integer("max_steps", UNSET, 1),
+                    optimizer(),
+                    scheduler(),
+                    number("learning_rate", Double.NaN, 0, false),
+                    integer("warmup_steps", UNSET, 0),
+                    number("warmup_ratio", -1, 0, true),
+                    number("weight_decay", 0, 0, true),
+                    number("max_grad_norm", 1.0, 0, false),
+                    number("adam_beta1", 0.9, 0, true),
+                    number("adam_beta2", 0.999, 0, true),
+                    number("adam_epsilon", 1e-8, 0, false),
+                    bool("bf16", false),
+                    bool("gradient_checkpointing", false),
+                    integer("seed", 42, Long.MIN_VALUE),
+                    Path.of(text("output_dir", null)),
+                    (int) integer("saves_per_epoch", present("save_steps") ? 0 : 1, 0),
+                    integer("save_steps", UNSET, 1),
+                    (int) integer("save_total_limit", 0, 0),
+                    number("dpo_beta", 0.1, 0, false),
+                    number("dpo_label_smoothing", 0, 0, true),
+                    number("orpo_alpha", 0.1, 0, true),
+                    number("rm_margin", 0, Double.NEGATIVE_INFINITY, true),
+                    number("val_set_size", 0, 0, true));
+        }
+
+        private boolean present(String key) {
+            return root.has(key) && !root.get(key).isNull();
+        }
+
+        private String text(String key, String absent) throws InvalidFileException {
+            if (!present(key)) {
+                if (absent == null) {
+                    throw error(key, "missing required key '" + key + "'");
+                }
+                return absent;
+            }
+            JsonNode v = root.get(key);
+            if (!v.isTextual() || v.textValue().isBlank()) {
+                throw error(key, "'" + key + "' must be a non-empty string, found " + v);
+            }
+            return v.textValue();
+        }
+
+        private long integer(String key, long absent, long min) throws InvalidFileException {
+            if (!present(key)) {
+                return absent;
+            }
+            JsonNode v = root.get(key);
+            if (!v.isIntegralNumber() || !v.canConvertToLong() || v.longValue() < min) {
+                throw error(key, "'" + key + "' must be an integer >= " + min + ", found " + v);
+            }
+            return v.longValue();
+        }
+
+        private double number(String key, double absent, double min, boolean inclusive) throws InvalidFileException {
+            if (!present(key)) {
+                if (Double.isNaN(absent)) {
+                    throw error(key, "missing required key '" + key + "'");
+                }
+                return absent;
+            }
+            JsonNode v = root.get(key);
+            double d = v.isNumber() ? v.doubleValue() : Double.NaN;
+            if (Double.isNaN(d) || Double.isInfinite(d) || (inclusive ? d < min : d <= min)) {
+                throw error(key, "'" + key + "' must be a number " + (inclusive ? ">= " : "> ") + min + ", found " + v);
+            }
+            return d;
+        }
+
+        private boolean bool(String key, boolean absent) throws InvalidFileException {
+            if (!present(key)) {
+                return absent;
+            }
+            JsonNode v = root.get(key);
+            if (!v.isBoolean()) {
+                throw error(key, "'" + key + "' must be true or false, found " + v);
+            }
+            return v.booleanValue();
+        }
+
+        private Optimizer optimizer() throws InvalidFileException {
+            String name = text("optimizer", "adamw").toLowerCase(Locale.ROOT);
+            return switch (name) {
+                case "adamw", "adamw_torch" -> Optimizer.ADAMW;
+                case "adamw_8bit", "adamw_bnb_8bit" -> Optimizer.ADAMW_8BIT;
+                default -> throw error("optimizer", "optimizer must be adamw or adamw_8bit, found '" + name + "'");
+            };
+        }
+
+        private Scheduler scheduler() throws InvalidFileException {
+            String name = text("lr_scheduler", "cosine").toLowerCase(Locale.ROOT);
+            return switch (name) {
+                case "cosine" -> Scheduler.COSINE;
+                case "linear" -> Scheduler.LINEAR;
+                case "constant" -> Scheduler.CONSTANT;
+                default -> throw error("lr_scheduler", "lr_scheduler must be cosine, linear or constant, found '" + name
+                        + "'");
+            };
+        }
+
+        private List<Dataset> datasets() throws InvalidFileException {
+            JsonNode list = root.get("datasets");
+            if (list == null || !list.isArray() || list.isEmpty()) {
+                throw error("datasets", "'datasets' must be a list of {path, type}, at least one");
+            }
+            List<Dataset> out = new ArrayList<>();
+            for (int i = 0; i < list.size(); i++) {
+                JsonNode d = list.get(i);
+                String where = "datasets[" + i + "]";
+                if (!d.isObject() || !d.path("path").isTextual() || !d.path("type").isTextual()) {
+                    throw error("datasets", where + " needs a string 'path' and 'type'");
+                }
+                for (var it = d.fieldNames(); it.hasNext(); ) {
+                    String k = it.next();
+                    if (!k.equals("path") && !k.equals("type")) {
+                        throw error("datasets", where + ": unknown key '" + k + "'");
+                    }
+                }
+                String type = d.get("type").textValue();
+                if (!DATASET_TYPES.contains(type)) {
+                    throw error("datasets", where + ": type must be one of " + DATASET_TYPES + ", found '" + type + "'");
+                }
+                out.add(new Dataset(Path.of(d.get("path").textValue()), type));
+            }
+            return List.copyOf(out);
+        }
+    }
+
+    /** The resolved config as YAML: every key with its value, defaults included. */
+    public String toYaml() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("base_model", baseModel.toString());
+        m.put("tokenizer", tokenizer.toString());
+        List<Map<String, String>> ds = new ArrayList<>();
+        for (Dataset d : datasets) {
+            ds.add(Map.of("path", d.path().toString(), "type", d.type()));
+        }
+        m.put("datasets", ds);
+        m.put("sequence_len", sequenceLen);
+        m.put("sample_packing", samplePacking);
+        m.put("micro_batch_size", microBatchSize);
+        m.put("gradient_accumulation_steps", gradientAccumulationSteps);
+        m.put("num_epochs", numEpochs);
+        putIfSet(m, "max_steps", maxSteps);
+        m.put("optimizer", optimizer == Optimizer.ADAMW ? "adamw" : "adamw_8bit");
+        m.put("lr_scheduler", lrScheduler.name().toLowerCase(Locale.ROOT));
+        m.put("learning_rate", learningRate);
+        putIfSet(m, "warmup_steps", warmupSteps);
+        if (warmupRatio >= 0) {
+            m.put("warmup_ratio", warmupRatio);
+        }
+        m.put("weight_decay", weightDecay);
+        m.put("max_grad_norm", maxGradNorm);
+        m.put("adam_beta1", adamBeta1);
+        m.put("adam_beta2", adamBeta2);
+        m.put("adam_epsilon", adamEpsilon);
+        m.put("bf16", bf16);
+        m.put("gradient_checkpointing", gradientCheckpointing);
+        m.put("seed", seed);
+        m.put("output_dir", outputDir.toString());
+        if (saveSteps == UNSET) {
+            m.put("saves_per_epoch", savesPerEpoch);
+        }
+        putIfSet(m, "save_steps", saveSteps);
+        m.put("save_total_limit", saveTotalLimit);
+        m.put("dpo_beta", dpoBeta);
+        m.put("dpo_label_smoothing", dpoLabelSmoothing);
+        m.put("orpo_alpha", orpoAlpha);
+        m.put("rm_margin", rmMargin);
+        m.put("val_set_size", valSetSize);
+        try {
+            return YAML.writeValueAsString(m);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void putIfSet(Map<String, Object> m, String key, long value) {
+        if (value != UNSET) {
+            m.put(key, value);
+        }
+    }
+}

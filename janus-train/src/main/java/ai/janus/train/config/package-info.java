@@ -1,0 +1,2 @@
+/** Run configuration: YAML files with axolotl-like keys, validated with file:line errors. */
+package ai.janus.train.config;

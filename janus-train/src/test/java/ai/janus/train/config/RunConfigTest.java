@@ -1,0 +1,69 @@
+package ai.janus.train.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.janus.io.InvalidFileException;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+class RunConfigTest {
+    private static final Path FILE = Path.of("run.yaml");
+    private static final String MINIMAL = """
+            base_model: runs/base
+            datasets:
+              - path: data/sft.jsonl
+                type: sft
+            learning_rate: 5.0e-6
+            output_dir: runs/sft
+            """;
+
+    private static String refused(String yaml) {
+        InvalidFileException e = assertThrows(InvalidFileException.class, () -> RunConfig.parse(FILE, yaml));
+        assertTrue(e.getMessage().startsWith("run.yaml: "), e.getMessage());
+        assertEquals(1, e.getMessage().lines().count(), "one line");
+        return e.getMessage();
+    }
+
+    @Test
+    void defaultsFillWhatIsNotSaid() throws InvalidFileException {
+        RunConfig c = RunConfig.parse(FILE, MINIMAL);
+        assertEquals(Path.of("runs/base/tokenizer.model"), c.tokenizer());
+        assertEquals(2048, c.sequenceLen());
+        assertEquals(RunConfig.Optimizer.ADAMW, c.optimizer());
+        assertEquals(RunConfig.Scheduler.COSINE, c.lrScheduler());
+        assertEquals(1.0, c.maxGradNorm());
+        assertEquals(1, c.savesPerEpoch());
+        assertEquals(RunConfig.UNSET, c.maxSteps());
+        assertEquals(0.1, c.dpoBeta());
+    }
+
+    @Test
+    void theResolvedYamlReadsBackToTheSameConfig() throws InvalidFileException {
+        RunConfig c = RunConfig.parse(FILE, MINIMAL + "optimizer: adamw_bnb_8bit\nwarmup_ratio: 0.03\nsave_steps: 50\n");
+        RunConfig again = RunConfig.parse(FILE, c.toYaml());
+        assertEquals(c, again);
+        assertEquals(RunConfig.Optimizer.ADAMW_8BIT, again.optimizer());
+        assertEquals(0, again.savesPerEpoch());
+    }
+
+    @Test
+    void unknownKeysAreErrorsNamingKeyAndLine() {
+        String m = refused(MINIMAL + "learning_rat: 1.0\n");
+        assertTrue(m.contains("line 7: unknown key 'learning_rat'"), m);
+        assertTrue(refused(MINIMAL.replace("type: sft", "type: sft\n    split: train")).contains("unknown key 'split'"));
+    }
+
+    @Test
+    void badValuesAreErrorsNamingTheKey() {
+        assertTrue(refused(MINIMAL + "micro_batch_size: 0\n").contains("'micro_batch_size' must be an integer >= 1"));
+        assertTrue(refused(MINIMAL + "sample_packing: yes please\n").contains("'sample_packing' must be true or false"));
+        assertTrue(refused(MINIMAL + "optimizer: sgd\n").contains("optimizer must be adamw or adamw_8bit"));
+        assertTrue(refused(MINIMAL + "warmup_steps: 10\nwarmup_ratio: 0.1\n").contains("not both"));
+        assertTrue(refused(MINIMAL.replace("learning_rate: 5.0e-6\n", "")).contains("missing required key 'learning_rate'"));
+        assertTrue(refused(MINIMAL.replace("type: sft", "type: chat")).contains("type must be one of"));
+        assertTrue(refused("- just\n- a list\n").contains("a YAML mapping"));
+        assertTrue(refused("base_model: [unclosed\n").contains("invalid YAML"));
+    }
+}
