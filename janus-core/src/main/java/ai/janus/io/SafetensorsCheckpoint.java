@@ -67,7 +67,7 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
         Map<String, SafetensorsFile> fileOf = new LinkedHashMap<>();
         List<String> warnings = new ArrayList<>();
         try {
-            for (var it = weightMap.fields(); it.hasNext(); ) {
+            for (var it = weightMap.properties().iterator(); it.hasNext(); ) {
                 var field = it.next();
                 String name = field.getKey();
                 if (!field.getValue().isTextual()) {

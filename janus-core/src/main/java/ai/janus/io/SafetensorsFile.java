@@ -122,7 +122,7 @@ public final class SafetensorsFile implements java.io.Closeable {
         long dataLength = size - 8 - headerLength;
         Map<String, Entry> entries = new LinkedHashMap<>();
         Map<String, String> metadata = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+        for (Iterator<Map.Entry<String, JsonNode>> it = root.properties().iterator(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> field = it.next();
             if (field.getKey().equals("__metadata__")) {
                 readMetadata(path, field.getValue(), metadata);
@@ -139,7 +139,7 @@ public final class SafetensorsFile implements java.io.Closeable {
         if (!node.isObject()) {
             throw new InvalidFileException(path, "__metadata__ must be an object of strings");
         }
-        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+        for (Iterator<Map.Entry<String, JsonNode>> it = node.properties().iterator(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> f = it.next();
             if (!f.getValue().isTextual()) {
                 throw new InvalidFileException(path, "__metadata__ value of '" + f.getKey() + "' must be a string");

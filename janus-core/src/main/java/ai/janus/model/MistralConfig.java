@@ -166,7 +166,7 @@ public record MistralConfig(
             headDim = intField(file, root, "head_dim", 0);
         }
         Map<String, Object> extra = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+        for (Iterator<Map.Entry<String, JsonNode>> it = root.properties().iterator(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> f = it.next();
             if (!KNOWN.contains(f.getKey())) {
                 extra.put(f.getKey(), Json.MAPPER.convertValue(f.getValue(), Object.class));

@@ -58,7 +58,7 @@ final class Fields {
     /** Every field not in {@code known}: kept as metadata, never rejected. */
     static Map<String, JsonNode> metadata(ObjectNode row, Set<String> known) {
         Map<String, JsonNode> extra = new HashMap<>();
-        row.fields().forEachRemaining(e -> {
+        row.properties().forEach(e -> {
             if (!known.contains(e.getKey())) {
                 extra.put(e.getKey(), e.getValue());
             }

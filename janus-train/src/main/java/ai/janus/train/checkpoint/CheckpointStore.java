@@ -144,7 +144,7 @@ public final class CheckpointStore {
             throw new InvalidFileException(manifestFile, "missing \"step\" or \"files\"");
         }
         Map<String, Long> sizes = new LinkedHashMap<>();
-        for (var it = files.fields(); it.hasNext(); ) {
+        for (var it = files.properties().iterator(); it.hasNext(); ) {
             var e = it.next();
             Path f = directory.resolve(e.getKey());
             if (!f.getParent().equals(directory)) {
