@@ -1,0 +1,88 @@
+package ai.janus.train;
+
+import ai.janus.backend.Backend;
+import ai.janus.data.SftExample;
+import ai.janus.data.TemplatedSequence;
+import ai.janus.data.batch.TrainingBatch;
+import ai.janus.model.Mistral;
+import ai.janus.model.ParameterSet;
+import ai.janus.tensor.Tensor;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Supervised fine-tuning: L = −(1/|M|) Σ_{t∈M} log p_t, with M the supervised tokens (answer and
+ * EOS) of the whole optimizer step. A sample is a group of examples (a packed row when packing,
+ * else one example); a micro-batch of samples runs as one packed token stream, each example its
+ * own segment, so no example attends to another and no padding is computed.
+ */
+public final class SftObjective implements Objective {
+    private final Mistral model;
+    private final List<SftExample> examples;
+    private final List<int[]> samples;
+    private final boolean checkpointing;
+
+    /** @param samples each sample's example indices (one per sample without packing) */
+    public SftObjective(Mistral model, List<SftExample> examples, List<int[]> samples, boolean checkpointing) {
+        this.model = model;
+        this.examples = examples;
+        this.samples = samples;
+        this.checkpointing = checkpointing;
+    }
+
+    @Override
+    public String name() {
+        return "sft";
+    }
+
+    @Override
+    public int size() {
+        return samples.size();
+    }
+
+    @Override
+    public long weight(int[] batch) {
+        long tokens = 0;
+        for (int s : batch) {
+            for (int e : samples.get(s)) {
+                tokens += examples.get(e).sequence().supervisedTokens();
+            }
+        }
+        return tokens;
+    }
+
+    @Override
+    public Result run(int[] batch, long stepWeight, ParameterSet grads) {
+        List<TemplatedSequence> sequences = new ArrayList<>();
+        List<Long> ids = new ArrayList<>();
+        for (int s : batch) {
+            for (int e : samples.get(s)) {
+                sequences.add(examples.get(e).sequence());
+                ids.add(examples.get(e).line());
+            }
+        }
+        TrainingBatch tb = TrainingBatch.packed(sequences, ids.stream().mapToLong(Long::longValue).toArray());
+        int[] labels = tb.labels();
+        float[] g = new float[labels.length];
+        float scale = (float) (-1.0 / stepWeight);
+        for (int t = 0; t < labels.length; t++) {
+            g[t] = labels[t] == Backend.IGNORE_INDEX ? 0f : scale;
+        }
+        double nll = 0;
+        long supervised = 0;
+        try (Mistral.ForwardState st = model.forward(tb.tokens(), labels, checkpointing);
+             Tensor dLogp = Tensor.of(g, labels.length)) {
+            FloatBuffer logp = st.logp().floats();
+            for (int t = 0; t < labels.length; t++) {
+                if (labels[t] != Backend.IGNORE_INDEX) {
+                    nll -= logp.get(t);
+                    supervised++;
+                }
+            }
+            model.backward(st, dLogp, grads);
+        }
+        return new Result(nll / stepWeight, Map.of("supervised_tokens", (double) supervised), labels.length);
+    }
+}
