@@ -40,6 +40,28 @@ public final class Generator {
 
     /** Generates a continuation of each prompt (token ids, BOS included as the template writes it). */
     public List<Generation> generate(List<int[]> prompts, SamplingConfig config, Progress progress) {
+        SplittableRandom root = new SplittableRandom(config.seed());
+        SplittableRandom[] streams = new SplittableRandom[prompts.size()];
+        for (int i = 0; i < streams.length; i++) {
+            streams[i] = root.split();
+        }
+        return generate(prompts, config, streams, progress);
+    }
+
+    /**
+     * The stream of the prompt with the given global {@code index}: a function of (seed, index)
+     * only, for callers that batch a long list and want each row's answer independent of the batch.
+     */
+    public static SplittableRandom streamOf(long seed, long index) {
+        return new SplittableRandom(seed ^ (index * 0x9E3779B97F4A7C15L));
+    }
+
+    /** As {@link #generate(List, SamplingConfig, Progress)}, drawing prompt i's uniforms from {@code streams[i]}. */
+    public List<Generation> generate(List<int[]> prompts, SamplingConfig config, SplittableRandom[] streams,
+                                     Progress progress) {
+        if (streams.length != prompts.size()) {
+            throw new IllegalArgumentException(streams.length + " random streams for " + prompts.size() + " prompts");
+        }
         int count = prompts.size(), longest = 0;
         for (int i = 0; i < count; i++) {
             if (prompts.get(i).length == 0) {
@@ -56,13 +78,11 @@ public final class Generator {
                     + " new tokens exceeds max_position_embeddings " + model.config().maxPositionEmbeddings());
         }
         Sampler sampler = new Sampler(config);
-        SplittableRandom root = new SplittableRandom(config.seed());
-        SplittableRandom[] rng = new SplittableRandom[count];
+        SplittableRandom[] rng = streams;
         BitSet[] seen = new BitSet[count];
         List<List<Integer>> outputs = new ArrayList<>();
         boolean[] finished = new boolean[count], eos = new boolean[count];
         for (int i = 0; i < count; i++) {
-            rng[i] = root.split();
             seen[i] = new BitSet();
             Arrays.stream(prompts.get(i)).forEach(seen[i]::set);
             outputs.add(new ArrayList<>());

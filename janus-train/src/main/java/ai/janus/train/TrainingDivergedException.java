@@ -1,7 +1,7 @@
 package ai.janus.train;
 
 /** The first non-finite loss or gradient norm, with where it happened (reliability.md, "Numerics"). */
-public final class TrainingDivergedException extends RuntimeException {
+public final class TrainingDivergedException extends IllegalStateException {
     private static final long serialVersionUID = 1L;
 
     public TrainingDivergedException(String message) {

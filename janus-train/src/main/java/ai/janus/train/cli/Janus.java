@@ -40,6 +40,9 @@ public final class Janus {
                                             the CPU forward; prints the model summary (default --out runs/demo)
               summary DIR                   print config.json and the parameter table of an HF model directory
               data check FILE --format F    validate a JSONL data file (sft, pairs, rm, bench) and print its summary
+              init --out DIR [options]      a random Mistral model directory (HF layout) from a small config
+              sft CONFIG.yaml [--resume]    supervised fine-tuning as the YAML run config says
+              generate --model DIR ...      sample answers for JSONL prompts with the KV cache
 
             Run 'janus <command> --help' for a command's options.
             """;
@@ -62,6 +65,9 @@ public final class Janus {
                 case "demo" -> demo(rest, out, err);
                 case "summary" -> summary(rest, out, err);
                 case "data" -> DataCheck.run(rest, out);
+                case "init" -> InitCommand.run(rest, out);
+                case "sft" -> TrainCommand.run(args[0], rest, out, err);
+                case "generate" -> GenerateCommand.run(rest, out, err);
                 default -> {
                     err.println("janus: unknown command '" + args[0] + "'");
                     err.print(USAGE);
@@ -74,7 +80,7 @@ public final class Janus {
         } catch (UsageException e) {
             err.println("janus " + args[0] + ": " + e.getMessage());
             return 2;
-        } catch (IOException | IllegalStateException e) {
+        } catch (IOException | IllegalStateException | IllegalArgumentException e) {
             err.println("janus: " + e.getMessage());
             return 1;
         }
