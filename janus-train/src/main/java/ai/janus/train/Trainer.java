@@ -148,8 +148,20 @@ public final class Trainer implements AutoCloseable {
         truncateMetrics(step);
     }
 
-    /** Runs the remaining steps; returns every step's metrics of this call. */
+    /**
+     * Runs the remaining steps; returns every step's metrics of this call. A fresh run (not
+     * resumed) refuses an output directory that already holds a valid checkpoint, so nothing of
+     * an earlier run is overwritten by accident, and starts its metrics file anew.
+     */
     public List<StepMetrics> train() throws IOException {
+        if (step == 0) {
+            java.util.Optional<CheckpointStore.Checkpoint> earlier = checkpoints.latest();
+            if (earlier.isPresent()) {
+                throw new InvalidFileException(earlier.get().directory(), "the output directory already holds this"
+                        + " checkpoint; resume with --resume or choose another output_dir");
+            }
+            truncateMetrics(0);
+        }
         List<StepMetrics> history = new ArrayList<>();
         long start = System.nanoTime();
         long tokensThisRun = 0;
