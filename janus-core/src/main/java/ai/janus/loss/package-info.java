@@ -2,7 +2,8 @@
  * The training objectives (objectives.md, "Losses"): per-sequence scores from per-token
  * log-probs ({@link ai.janus.loss.SequenceLogProbs}), {@link ai.janus.loss.SftLoss},
  * {@link ai.janus.loss.DpoLoss}, {@link ai.janus.loss.OrpoLoss} and the reward model's
- * {@link ai.janus.loss.BradleyTerryLoss}.
+ * {@link ai.janus.loss.BradleyTerryLoss}, and {@link ai.janus.loss.Objectives}, which runs each on one
+ * micro-batch of a model.
  *
  * <p>Reading order: {@code Mistral.forward} gives logp (N) → {@code SequenceLogProbs.forward} gives
  * S (sum) and A (mean) per sequence → a loss gives L, its metrics and dL/dS (or dL/dr for the reward
