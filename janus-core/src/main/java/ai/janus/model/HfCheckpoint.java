@@ -16,6 +16,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * A Mistral model directory in HF layout: {@code config.json} plus {@code model.safetensors} or
@@ -50,9 +51,19 @@ public final class HfCheckpoint {
 
     /** Loads {@code directory}; warnings (unexpected tensors) are logged and returned. */
     public static Loaded load(Path directory) throws InvalidFileException {
+        return load(directory, MistralWeights::specs);
+    }
+
+    /**
+     * Loads {@code directory} with another parameter layout than the causal LM's: {@code layout}
+     * gives the tensors expected for the directory's config (a reward model's:
+     * {@code RewardModel::specs}). Everything else is as {@link #load(Path)}.
+     */
+    public static Loaded load(Path directory, Function<MistralConfig, List<ParameterSet.Spec>> layout)
+            throws InvalidFileException {
         Path configFile = directory.resolve(CONFIG_FILE);
         MistralConfig config = MistralConfig.read(configFile);
-        List<ParameterSet.Spec> specs = MistralWeights.specs(config);
+        List<ParameterSet.Spec> specs = layout.apply(config);
         try (SafetensorsCheckpoint files = SafetensorsCheckpoint.open(directory)) {
             List<String> warnings = new ArrayList<>(files.warnings());
             checkVocab(configFile, config, files);
@@ -72,7 +83,8 @@ public final class HfCheckpoint {
             }
             for (String name : files.names()) {
                 if (!expected.contains(name)) {
-                    String why = name.equals(MistralWeights.LM_HEAD) ? " (tie_word_embeddings is true)" : "";
+                    String why = name.equals(MistralWeights.LM_HEAD) && config.tieWordEmbeddings()
+                            ? " (tie_word_embeddings is true)" : "";
                     warnings.add(files.file(name).path() + ": unexpected tensor '" + name + "' ignored" + why);
                 }
             }
@@ -117,6 +129,16 @@ public final class HfCheckpoint {
      */
     public static void save(Path directory, MistralConfig config, ParameterSet parameters, DType storeAs,
                             long maxShardBytes) throws IOException {
+        save(directory, config, parameters, storeAs, maxShardBytes, Map.of());
+    }
+
+    /**
+     * {@link #save(Path, MistralConfig, ParameterSet, DType, long)} with {@code configFields} set
+     * over the generated config.json (added, or replacing a generated field): what a model with
+     * another head records, such as a reward model's {@code architectures}, {@code mean} and {@code std}.
+     */
+    public static void save(Path directory, MistralConfig config, ParameterSet parameters, DType storeAs,
+                            long maxShardBytes, Map<String, Object> configFields) throws IOException {
         if (!storeAs.isFloating()) {
             throw new IllegalArgumentException("parameters are stored as F32, BF16 or F16, not " + storeAs);
         }
@@ -131,6 +153,8 @@ public final class HfCheckpoint {
             case F16 -> "float16";
             default -> "float32";
         };
-        AtomicFiles.write(directory.resolve(CONFIG_FILE), Json.write(config.withTorchDtype(torchDtype).toJson()));
+        Map<String, Object> json = config.withTorchDtype(torchDtype).toJson();
+        json.putAll(configFields);
+        AtomicFiles.write(directory.resolve(CONFIG_FILE), Json.write(json));
     }
 }

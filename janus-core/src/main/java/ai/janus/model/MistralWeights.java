@@ -9,7 +9,9 @@ import java.util.SplittableRandom;
 /**
  * The HF tensor names and shapes of a Mistral model (shape [out, in], y = x·Wᵀ, no biases) and
  * typed views of them in a {@link ParameterSet}. With tied embeddings there is no lm_head
- * parameter and {@link #lmHead()} is the embedding.
+ * parameter and {@link #lmHead()} is the embedding. A parameter set may also hold only the
+ * backbone ({@link #backboneSpecs}: every {@code model.*} tensor, no lm_head), as a reward model
+ * does; its views then have no {@link #lmHead()}.
  */
 public final class MistralWeights {
     public static final String EMBED = "model.embed_tokens.weight";
@@ -61,7 +63,19 @@ public final class MistralWeights {
         return specs;
     }
 
-    /** Typed views of {@code p}, which must hold {@link #specs}(c). */
+    /**
+     * The backbone's parameters: {@link #specs} without {@code lm_head.weight} (the HF base model,
+     * under its {@code model.} prefix). A reward model adds its value head to these.
+     */
+    public static List<ParameterSet.Spec> backboneSpecs(MistralConfig c) {
+        return specs(c).stream().filter(s -> !s.name().equals(LM_HEAD)).toList();
+    }
+
+    /**
+     * Typed views of {@code p}, which must hold {@link #backboneSpecs}(c), and lm_head too unless
+     * the embeddings are tied or the set is a backbone alone (then {@link #lmHead()} refuses).
+     * Other parameters of {@code p} are ignored.
+     */
     public static MistralWeights of(MistralConfig c, ParameterSet p) {
         List<Layer> layers = new ArrayList<>();
         for (int i = 0; i < c.numHiddenLayers(); i++) {
@@ -77,7 +91,8 @@ public final class MistralWeights {
                     p.get(layer(i, "mlp.down_proj.weight"))));
         }
         Tensor embed = p.get(EMBED);
-        return new MistralWeights(embed, layers, p.get(FINAL_NORM), c.tieWordEmbeddings() ? embed : p.get(LM_HEAD));
+        Tensor lmHead = c.tieWordEmbeddings() ? embed : p.contains(LM_HEAD) ? p.get(LM_HEAD) : null;
+        return new MistralWeights(embed, layers, p.get(FINAL_NORM), lmHead);
     }
 
     /**
@@ -99,7 +114,7 @@ public final class MistralWeights {
     }
 
     /** A standard normal draw (Box-Muller; one of the pair is discarded to stay stateless). */
-    private static double gaussian(SplittableRandom rng) {
+    static double gaussian(SplittableRandom rng) {
         double u1 = 1.0 - rng.nextDouble(); // in (0, 1]
         double u2 = rng.nextDouble();
         return Math.sqrt(-2.0 * StrictMath.log(u1)) * StrictMath.cos(2.0 * Math.PI * u2); // StrictMath: same bits in every run
@@ -117,8 +132,12 @@ public final class MistralWeights {
         return finalNorm;
     }
 
-    /** The output projection (V, C): lm_head, or the embedding when tied. */
+    /** The output projection (V, C): lm_head, or the embedding when tied; a backbone alone has none. */
     public Tensor lmHead() {
+        if (lmHead == null) {
+            throw new IllegalStateException("these parameters hold a backbone without " + LM_HEAD
+                    + " (a reward model): there are no token log-probs to compute");
+        }
         return lmHead;
     }
 }

@@ -1,13 +1,12 @@
 package ai.janus.train;
 
-import ai.janus.backend.Backend;
 import ai.janus.data.SftExample;
 import ai.janus.data.TemplatedSequence;
 import ai.janus.data.batch.TrainingBatch;
+import ai.janus.loss.Objectives;
+import ai.janus.loss.SftLoss;
 import ai.janus.model.Mistral;
 import ai.janus.model.ParameterSet;
-import ai.janus.tensor.Tensor;
-import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -64,25 +63,8 @@ public final class SftObjective implements Objective {
             }
         }
         TrainingBatch tb = TrainingBatch.packed(sequences, ids.stream().mapToLong(Long::longValue).toArray());
-        int[] labels = tb.labels();
-        float[] g = new float[labels.length];
-        float scale = (float) (-1.0 / stepWeight);
-        for (int t = 0; t < labels.length; t++) {
-            g[t] = labels[t] == Backend.IGNORE_INDEX ? 0f : scale;
-        }
-        double nll = 0;
-        long supervised = 0;
-        try (Mistral.ForwardState st = model.forward(tb.tokens(), labels, checkpointing);
-             Tensor dLogp = Tensor.of(g, labels.length)) {
-            FloatBuffer logp = st.logp().floats();
-            for (int t = 0; t < labels.length; t++) {
-                if (labels[t] != Backend.IGNORE_INDEX) {
-                    nll -= logp.get(t);
-                    supervised++;
-                }
-            }
-            model.backward(st, dLogp, grads);
-        }
-        return new Result(nll / stepWeight, Map.of("supervised_tokens", (double) supervised), labels.length);
+        // L = −Σ log p / stepWeight (the step's supervised tokens): the one SFT loss, ai.janus.loss.SftLoss
+        SftLoss.Result r = Objectives.sft(model, tb.tokens(), tb.labels(), stepWeight, grads, checkpointing);
+        return new Result(r.loss(), Map.of("supervised_tokens", (double) r.tokens()), tb.labels().length);
     }
 }
