@@ -42,18 +42,18 @@ public final class SftObjective implements Objective {
     }
 
     @Override
-    public long weight(int[] batch) {
+    public Weight weight(int[] batch) {
         long tokens = 0;
         for (int s : batch) {
             for (int e : samples.get(s)) {
                 tokens += examples.get(e).sequence().supervisedTokens();
             }
         }
-        return tokens;
+        return new Weight(batch.length, tokens);
     }
 
     @Override
-    public Result run(int[] batch, long stepWeight, ParameterSet grads) {
+    public Result run(int[] batch, Weight step, ParameterSet grads) {
         List<TemplatedSequence> sequences = new ArrayList<>();
         List<Long> ids = new ArrayList<>();
         for (int s : batch) {
@@ -64,7 +64,7 @@ public final class SftObjective implements Objective {
         }
         TrainingBatch tb = TrainingBatch.packed(sequences, ids.stream().mapToLong(Long::longValue).toArray());
         // L = −Σ log p / stepWeight (the step's supervised tokens): the one SFT loss, ai.janus.loss.SftLoss
-        SftLoss.Result r = Objectives.sft(model, tb.tokens(), tb.labels(), stepWeight, grads, checkpointing);
+        SftLoss.Result r = Objectives.sft(model, tb.tokens(), tb.labels(), step.tokens(), grads, checkpointing);
         return new Result(r.loss(), Map.of("supervised_tokens", (double) r.tokens()), tb.labels().length);
     }
 }

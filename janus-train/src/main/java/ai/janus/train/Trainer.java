@@ -8,6 +8,7 @@ import ai.janus.io.InvalidFileException;
 import ai.janus.io.Json;
 import ai.janus.model.HfCheckpoint;
 import ai.janus.model.MistralConfig;
+import ai.janus.model.MistralWeights;
 import ai.janus.model.ParameterSet;
 import ai.janus.optim.GradClip;
 import ai.janus.optim.LrSchedule;
@@ -25,6 +26,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Function;
 
 /**
  * The training loop every objective shares (objectives.md, "Schedule, clipping, update order"):
@@ -33,7 +35,7 @@ import java.util.TreeMap;
  * per optimizer step s:
  *   draw gradient_accumulation_steps micro-batches of micro_batch_size samples (the sampler
  *   crosses epochs freely; it is the only source of order)
- *   W = Σ weight(micro-batch)                    the step's normaliser
+ *   W = Σ weight(micro-batch)                    the step's normalisers (pairs, supervised tokens)
  *   zero grads; for each micro-batch: loss += objective.run(micro-batch, W, grads)
  *   norm = global L2 norm of grads; clip with min(1, max_norm/(norm + 1e-6))
  *   optimizer.step(grads, lr(s)); s += 1; metrics; checkpoint when due
@@ -63,8 +65,19 @@ public final class Trainer implements AutoCloseable {
         }
     }
 
-    /** The parameters a step updates and the model reads: F32 ones, or BF16 ones the optimizer owns plus their F32 copy. */
-    public record Parameters(MistralConfig config, ParameterSet working, ParameterSet bf16) {
+    /**
+     * The parameters a step updates and the model reads: F32 ones, or BF16 ones the optimizer
+     * owns plus their F32 copy; {@code layout} names and shapes them (a causal LM's, a reward
+     * model's) and {@code configFields} go into the checkpoints' config.json (a reward model's
+     * architectures).
+     */
+    public record Parameters(MistralConfig config, ParameterSet working, ParameterSet bf16,
+                             Function<MistralConfig, List<ParameterSet.Spec>> layout, Map<String, Object> configFields) {
+        /** A causal LM's parameters. */
+        public Parameters(MistralConfig config, ParameterSet working, ParameterSet bf16) {
+            this(config, working, bf16, MistralWeights::specs, Map.of());
+        }
+
         ParameterSet stored() {
             return bf16 != null ? bf16 : working;
         }
@@ -134,7 +147,7 @@ public final class Trainer implements AutoCloseable {
             throw new InvalidFileException(stateFile, "the checkpoint is of a " + state.path("objective").asText()
                     + " run, not " + objective.name());
         }
-        try (HfCheckpoint.Loaded loaded = HfCheckpoint.load(checkpoint.directory())) {
+        try (HfCheckpoint.Loaded loaded = HfCheckpoint.load(checkpoint.directory(), parameters.layout())) {
             parameters.stored().copyFrom(loaded.parameters());
         }
         if (parameters.bf16() != null) {
@@ -169,16 +182,13 @@ public final class Trainer implements AutoCloseable {
         while (step < settings.totalSteps()) {
             double epoch = sampler.position().epoch() + (double) sampler.position().index() / objective.size();
             int[][] micro = new int[settings.gradientAccumulationSteps()][];
-            long weight = 0;
+            Objective.Weight weight = new Objective.Weight(0, 0);
             for (int m = 0; m < micro.length; m++) {
                 micro[m] = new int[settings.microBatchSize()];
                 for (int i = 0; i < micro[m].length; i++) {
                     micro[m][i] = sampler.next();
                 }
-                weight += objective.weight(micro[m]);
-            }
-            if (weight <= 0) {
-                throw new IllegalStateException("step " + (step + 1) + " has nothing to learn from (weight 0)");
+                weight = weight.plus(objective.weight(micro[m]));
             }
             backend.zero(grads.flat());
             double loss = 0;
@@ -235,7 +245,7 @@ public final class Trainer implements AutoCloseable {
         state.put("provenance", new TreeMap<>(provenance));
         return checkpoints.save(step, dir -> {
             ParameterSet stored = parameters.stored();
-            HfCheckpoint.save(dir, parameters.config(), stored, stored.dtype(), Long.MAX_VALUE);
+            HfCheckpoint.save(dir, parameters.config(), stored, stored.dtype(), Long.MAX_VALUE, parameters.configFields());
             optimizer.save(dir.resolve(OPTIMIZER_FILE));
             AtomicFiles.write(dir.resolve(MODEL_STATE), Json.write(state));
         });

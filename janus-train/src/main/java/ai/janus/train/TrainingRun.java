@@ -4,9 +4,11 @@ import ai.janus.backend.cpu.CpuBackend;
 import ai.janus.data.ChatTemplate;
 import ai.janus.data.DataException;
 import ai.janus.data.Datasets;
+import ai.janus.data.PairExample;
 import ai.janus.data.SftExample;
 import ai.janus.data.ValidationRules;
 import ai.janus.data.Validator;
+import ai.janus.data.batch.EpochSampler;
 import ai.janus.data.batch.Packing;
 import ai.janus.data.tokenizer.SentencePieceTokenizer;
 import ai.janus.io.AtomicFiles;
@@ -15,7 +17,14 @@ import ai.janus.model.HfCheckpoint;
 import ai.janus.model.Mistral;
 import ai.janus.model.MistralConfig;
 import ai.janus.model.MistralWeights;
+import ai.janus.model.ModelFingerprint;
 import ai.janus.model.ParameterSet;
+import ai.janus.model.RewardModel;
+import ai.janus.loss.DpoLoss;
+import ai.janus.loss.OrpoLoss;
+import ai.janus.train.objective.ReferenceKey;
+import ai.janus.train.objective.ReferenceLogProbs;
+import ai.janus.train.objective.RewardEvaluation;
 import ai.janus.optim.AdamW;
 import ai.janus.optim.AdamW8bit;
 import ai.janus.optim.AdamWConfig;
@@ -28,6 +37,7 @@ import ai.janus.train.config.RunConfig;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,7 +48,6 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
 
 /**
  * A training run from a {@link RunConfig}: the part every objective shares — resolved config
@@ -47,8 +56,12 @@ import java.util.function.Function;
  * {@link Objective} built by the caller from the loaded pieces.
  */
 public final class TrainingRun {
-    /** What an objective is built from. */
-    public record Pieces(RunConfig config, ChatTemplate template, Mistral model, CpuBackend backend, PrintStream log) {}
+    /** The four kinds of run. */
+    public enum Stage { SFT, DPO, ORPO, RM }
+
+    /** What an objective is built from: the model at its starting weights (a reward model for RM). */
+    public record Pieces(RunConfig config, ChatTemplate template, Mistral model, RewardModel rewardModel,
+                         ParameterSet parameters, SentencePieceTokenizer tokenizer, CpuBackend backend, PrintStream log) {}
 
     private TrainingRun() {}
 
@@ -57,8 +70,8 @@ public final class TrainingRun {
      * null starts fresh) and exports the final model to {@code output_dir/final}. Returns the
      * metrics of the steps run.
      */
-    public static List<Trainer.StepMetrics> run(RunConfig config, String resume, Function<Pieces, Objective> objectiveOf,
-                                                PrintStream log, Progress progress) throws IOException {
+    public static List<Trainer.StepMetrics> run(RunConfig config, String resume, Stage stage, PrintStream log,
+                                                Progress progress) throws IOException {
         log.println("janus: resolved run config");
         log.print(config.toYaml().replaceAll("(?m)^", "  ").replace("  ---\n", ""));
         Files.createDirectories(config.outputDir());
@@ -73,13 +86,33 @@ public final class TrainingRun {
                         + config.tokenizer());
             }
             ChatTemplate template = new ChatTemplate(tokenizer);
-            ParameterSet params = base.parameters();
+            boolean rm = stage == Stage.RM;
+            // a reward model starts from the causal LM's backbone plus a fresh value head
+            ParameterSet params = rm ? RewardModel.fromCausalLm(mc, base.parameters(), config.seed()) : base.parameters();
             ParameterSet bf16 = config.bf16() ? ParameterSet.copyOf(params, DType.BF16) : null;
             if (bf16 != null) {
                 params.copyFrom(bf16); // train from the bf16 values the optimizer will hold
             }
-            Mistral model = new Mistral(mc, MistralWeights.of(mc, params), cpu);
-            Objective objective = objectiveOf.apply(new Pieces(config, template, model, cpu, log));
+            Mistral model = rm ? null : new Mistral(mc, MistralWeights.of(mc, params), cpu);
+            RewardModel rewardModel = rm ? new RewardModel(mc, params, cpu) : null;
+            Pieces pieces = new Pieces(config, template, model, rewardModel, params, tokenizer, cpu, log);
+            List<PairExample> heldOut = new ArrayList<>();
+            Objective objective;
+            try {
+                objective = switch (stage) {
+                    case SFT -> sft(pieces);
+                    case DPO -> dpo(pieces);
+                    case ORPO -> new OrpoObjective(model, pairs(pieces, "pairs"), new OrpoLoss(config.orpoAlpha()),
+                            config.gradientCheckpointing());
+                    case RM -> new RewardObjective(rewardModel, splitHeldOut(pairs(pieces, "rm"), config, heldOut),
+                            config.rmMargin(), config.gradientCheckpointing());
+                };
+            } catch (DataFailure | UncheckedIOException e) {
+                if (rm) {
+                    params.close();
+                }
+                throw (IOException) e.getCause();
+            }
             long perEpoch = Math.max(1, ceilDiv(objective.size(), (long) config.microBatchSize()
                     * config.gradientAccumulationSteps()));
             long total = config.maxSteps() != RunConfig.UNSET ? config.maxSteps() : perEpoch * config.numEpochs();
@@ -110,8 +143,12 @@ public final class TrainingRun {
             Trainer.Settings settings = new Trainer.Settings(config.microBatchSize(),
                     config.gradientAccumulationSteps(), total, config.maxGradNorm(), config.seed(), saveSteps,
                     config.saveTotalLimit(), config.outputDir());
-            try (Trainer trainer = new Trainer(settings, new Trainer.Parameters(mc, params, bf16), optimizer, schedule,
-                    objective, cpu, cpu.parallel(), provenance, progress)) {
+            Trainer.Parameters trainable = rm
+                    ? new Trainer.Parameters(mc, params, bf16, RewardModel::specs,
+                            Map.of("architectures", List.of(RewardModel.ARCHITECTURE)))
+                    : new Trainer.Parameters(mc, params, bf16);
+            try (Trainer trainer = new Trainer(settings, trainable, optimizer, schedule, objective, cpu, cpu.parallel(),
+                    provenance, progress)) {
                 if (resume != null) {
                     CheckpointStore.Checkpoint from = resume.equals("latest")
                             ? trainer.checkpoints().latest().orElseThrow(() -> new InvalidFileException(
@@ -122,8 +159,20 @@ public final class TrainingRun {
                 }
                 List<Trainer.StepMetrics> history = trainer.train();
                 Path finalDir = config.outputDir().resolve("final");
-                ModelExport.export(finalDir, mc, bf16 != null ? bf16 : params, bf16 != null ? DType.BF16 : DType.F32,
-                        config.tokenizer());
+                ParameterSet stored = bf16 != null ? bf16 : params;
+                if (rm) {
+                    // mean and std of the rewards on held-out pairs are stored with the model (best-of-N normalises with them)
+                    List<PairExample> evaluation = heldOut.isEmpty() ? ((PairObjective) objective).pairs : heldOut;
+                    RewardEvaluation eval = RewardEvaluation.of(rewardModel, evaluation, config.microBatchSize());
+                    log.printf("janus: reward model accuracy %.3f on %d %s pairs; reward mean %.4f, std %.4f%n",
+                            eval.accuracy(), eval.pairs(), heldOut.isEmpty() ? "training (val_set_size is 0)" : "held-out",
+                            eval.normalization().mean(), eval.normalization().std());
+                    RewardModel.save(finalDir, mc, stored, eval.normalization(), stored.dtype());
+                    java.nio.file.Files.copy(config.tokenizer(), finalDir.resolve("tokenizer.model"),
+                            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                } else {
+                    ModelExport.export(finalDir, mc, stored, stored.dtype(), config.tokenizer());
+                }
                 log.printf("janus: final model written to %s; metrics in %s%n", finalDir.toAbsolutePath(),
                         config.outputDir().resolve(Trainer.METRICS_FILE).toAbsolutePath());
                 return history;
@@ -132,38 +181,115 @@ public final class TrainingRun {
                 if (bf16 != null) {
                     bf16.close();
                 }
+                if (rm) {
+                    params.close();
+                }
             }
         }
     }
 
     /** The SFT objective over every sft dataset of the config, packed into rows when sample_packing is on. */
-    public static Objective sft(Pieces p) {
+    static Objective sft(Pieces p) {
+        List<SftExample> examples = new ArrayList<>();
+        for (Path file : datasets(p, "sft")) {
+            Validator validator = new Validator(file, ValidationRules.defaults(p.config().sequenceLen()));
+            examples.addAll(load(p, validator, () -> Datasets.sft(p.template(), validator)));
+        }
+        List<int[]> samples = new ArrayList<>();
+        if (p.config().samplePacking()) {
+            int[] lengths = examples.stream().mapToInt(e -> e.sequence().length()).toArray();
+            samples.addAll(Packing.firstFitDecreasing(lengths, p.config().sequenceLen()));
+        } else {
+            for (int i = 0; i < examples.size(); i++) {
+                samples.add(new int[] {i});
+            }
+        }
+        return new SftObjective(p.model(), examples, samples, p.config().gradientCheckpointing());
+    }
+
+    /**
+     * DPO against the starting weights as the frozen reference: their log-probs of every pair are
+     * computed once (in micro-batches of the trainer's size, so step 0 is exactly ln 2 per pair)
+     * and cached in output_dir, keyed by model, tokenizer, template, length, row policy and data.
+     */
+    static Objective dpo(Pieces p) {
+        List<PairExample> pairs = pairs(p, "pairs");
+        RunConfig c = p.config();
+        ValidationRules rules = ValidationRules.defaults(c.sequenceLen());
         try {
-            List<SftExample> examples = new ArrayList<>();
-            for (RunConfig.Dataset d : p.config().datasets()) {
-                if (!d.type().equals("sft")) {
-                    throw new IllegalArgumentException(d.path() + ": an sft run reads datasets of type sft, not " + d.type());
-                }
-                Validator validator = new Validator(d.path(), ValidationRules.defaults(p.config().sequenceLen()));
-                try {
-                    examples.addAll(Datasets.sft(p.template(), validator));
-                } finally {
-                    p.log().print(validator.summary());
-                }
+            ReferenceKey key = new ReferenceKey(ModelFingerprint.of(p.model().config(), p.parameters()),
+                    p.tokenizer().fingerprint(), ChatTemplate.NAME, rules.maxTokens(), ReferenceKey.rowPolicy(rules),
+                    dataFingerprint(c));
+            Path cache = c.outputDir().resolve("reference_logprobs.json");
+            ReferenceLogProbs reference = ReferenceLogProbs.loadOrCompute(cache, key, pairs, () -> {
+                p.log().printf("janus: computing reference log-probs of %d pairs (cached in %s)%n", pairs.size(), cache);
+                return ReferenceLogProbs.compute(p.model(), pairs, c.microBatchSize(), key);
+            });
+            return new DpoObjective(p.model(), pairs, reference, new DpoLoss(c.dpoBeta(), c.dpoLabelSmoothing()),
+                    c.gradientCheckpointing());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Every dataset of the config, which must all be of {@code type}. */
+    private static List<Path> datasets(Pieces p, String type) {
+        List<Path> files = new ArrayList<>();
+        for (RunConfig.Dataset d : p.config().datasets()) {
+            if (!d.type().equals(type)) {
+                throw new IllegalArgumentException(d.path() + ": this run reads datasets of type " + type + ", not "
+                        + d.type());
             }
-            List<int[]> samples = new ArrayList<>();
-            if (p.config().samplePacking()) {
-                int[] lengths = examples.stream().mapToInt(e -> e.sequence().length()).toArray();
-                samples.addAll(Packing.firstFitDecreasing(lengths, p.config().sequenceLen()));
-            } else {
-                for (int i = 0; i < examples.size(); i++) {
-                    samples.add(new int[] {i});
-                }
-            }
-            return new SftObjective(p.model(), examples, samples, p.config().gradientCheckpointing());
+            files.add(d.path());
+        }
+        return files;
+    }
+
+    /** Preference pairs (type pairs) or reward pairs (type rm) of every dataset. */
+    static List<PairExample> pairs(Pieces p, String type) {
+        List<PairExample> pairs = new ArrayList<>();
+        for (Path file : datasets(p, type)) {
+            Validator validator = new Validator(file, ValidationRules.defaults(p.config().sequenceLen()));
+            pairs.addAll(load(p, validator, () -> type.equals("rm") ? Datasets.rewardPairs(p.template(), validator)
+                    : Datasets.preferencePairs(p.template(), validator)));
+        }
+        return pairs;
+    }
+
+    /** A data load that always prints the validator's summary, its data errors carried out as {@link DataFailure}. */
+    private static <T> List<T> load(Pieces p, Validator validator, DataLoad<T> load) {
+        try {
+            return load.get();
         } catch (DataException e) {
             throw new DataFailure(e);
+        } finally {
+            p.log().print(validator.summary());
         }
+    }
+
+    @FunctionalInterface
+    private interface DataLoad<T> {
+        List<T> get() throws DataException;
+    }
+
+    /**
+     * Moves the last val_set_size of the pairs, in a seeded order, into {@code heldOut} and returns
+     * the rest: the reward model's statistics are measured on pairs it did not train on.
+     */
+    static List<PairExample> splitHeldOut(List<PairExample> pairs, RunConfig c, List<PairExample> heldOut) {
+        int held = (int) Math.floor(pairs.size() * c.valSetSize());
+        if (held == 0) {
+            return pairs;
+        }
+        if (held >= pairs.size()) {
+            throw new IllegalArgumentException("val_set_size " + c.valSetSize() + " leaves no pairs to train on");
+        }
+        int[] order = new EpochSampler(pairs.size(), c.seed() ^ 0x5EEDL).order(0);
+        List<PairExample> train = new ArrayList<>();
+        for (int i = 0; i < order.length; i++) {
+            (i < order.length - held ? train : heldOut).add(pairs.get(order[i]));
+        }
+        return train;
     }
 
     /** A data error raised while building an objective, carried out of the builder function. */

@@ -42,6 +42,9 @@ public final class Janus {
               data check FILE --format F    validate a JSONL data file (sft, pairs, rm, bench) and print its summary
               init --out DIR [options]      a random Mistral model directory (HF layout) from a small config
               sft CONFIG.yaml [--resume]    supervised fine-tuning as the YAML run config says
+              dpo CONFIG.yaml [--resume]    DPO from the config's base model (the frozen reference), type pairs data
+              orpo CONFIG.yaml [--resume]   ORPO (NLL + odds ratio), type pairs data
+              rm CONFIG.yaml [--resume]     a Bradley-Terry reward model (backbone + value head), type rm data
               generate --model DIR ...      sample answers for JSONL prompts with the KV cache
 
             Run 'janus <command> --help' for a command's options.
@@ -66,7 +69,7 @@ public final class Janus {
                 case "summary" -> summary(rest, out, err);
                 case "data" -> DataCheck.run(rest, out);
                 case "init" -> InitCommand.run(rest, out);
-                case "sft" -> TrainCommand.run(args[0], rest, out, err);
+                case "sft", "dpo", "orpo", "rm" -> TrainCommand.run(args[0], rest, out, err);
                 case "generate" -> GenerateCommand.run(rest, out, err);
                 default -> {
                     err.println("janus: unknown command '" + args[0] + "'");

@@ -27,14 +27,8 @@ final class TrainCommand {
         RunConfig config = RunConfig.read(Path.of(args.positionals(1, "one CONFIG.yaml").get(0)));
         String resume = args.has("--resume") ? (args.get("--resume", "").isEmpty() ? "latest" : args.get("--resume", ""))
                 : null;
-        try {
-            switch (stage) {
-                case "sft" -> TrainingRun.run(config, resume, TrainingRun::sft, err, Progress.console());
-                default -> throw new Janus.UsageException("the " + stage + " trainer is not available yet");
-            }
-        } catch (TrainingRun.DataFailure e) {
-            throw (IOException) e.getCause();
-        }
+        TrainingRun.run(config, resume, TrainingRun.Stage.valueOf(stage.toUpperCase(java.util.Locale.ROOT)), err,
+                Progress.console());
         return 0;
     }
 }
