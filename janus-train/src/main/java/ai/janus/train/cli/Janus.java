@@ -46,6 +46,8 @@ public final class Janus {
               orpo CONFIG.yaml [--resume]   ORPO (NLL + odds ratio), type pairs data
               rm CONFIG.yaml [--resume]     a Bradley-Terry reward model (backbone + value head), type rm data
               generate --model DIR ...      sample answers for JSONL prompts with the KV cache
+              best-of-n --model DIR --reward-model DIR ...   N samples per prompt, the reward model picks one
+              score --model DIR --data FILE ...              per-example sum and mean log-probs of SFT rows
 
             Run 'janus <command> --help' for a command's options.
             """;
@@ -71,6 +73,8 @@ public final class Janus {
                 case "init" -> InitCommand.run(rest, out);
                 case "sft", "dpo", "orpo", "rm" -> TrainCommand.run(args[0], rest, out, err);
                 case "generate" -> GenerateCommand.run(rest, out, err);
+                case "best-of-n" -> BestOfNCommand.run(rest, out, err);
+                case "score" -> ScoreCommand.run(rest, out, err);
                 default -> {
                     err.println("janus: unknown command '" + args[0] + "'");
                     err.print(USAGE);
