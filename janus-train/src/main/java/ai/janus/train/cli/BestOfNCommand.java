@@ -54,14 +54,7 @@ final class BestOfNCommand {
         if (n < 1) {
             throw new Janus.UsageException("--n must be >= 1");
         }
-        SamplingConfig sampling;
-        try {
-            sampling = new SamplingConfig(args.getDouble("--temperature", 1.0), args.getDouble("--top-p", 0.9),
-                    args.getDouble("--repetition-penalty", 1.03), (int) args.getLong("--max-new-tokens", 1024),
-                    args.getLong("--seed", 0));
-        } catch (IllegalArgumentException e) {
-            throw new Janus.UsageException(e.getMessage());
-        }
+        SamplingConfig sampling = GenerateCommand.sampling(args);
         List<ObjectNode> rows = GenerateCommand.readPrompts(promptsFile);
         try (SentencePieceTokenizer tokenizer = SentencePieceTokenizer.load(tokenizerFile);
              HfCheckpoint.Loaded policy = HfCheckpoint.load(modelDir); RewardModel.Loaded rm = RewardModel.load(rmDir);

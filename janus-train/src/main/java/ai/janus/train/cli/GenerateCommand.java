@@ -55,14 +55,7 @@ final class GenerateCommand {
         Path modelDir = Path.of(args.require("--model")), promptsFile = Path.of(args.require("--prompts"));
         Path outFile = Path.of(args.require("--out"));
         Path tokenizerFile = Path.of(args.get("--tokenizer", modelDir.resolve("tokenizer.model").toString()));
-        SamplingConfig sampling;
-        try {
-            sampling = new SamplingConfig(args.getDouble("--temperature", 1.0), args.getDouble("--top-p", 0.9),
-                    args.getDouble("--repetition-penalty", 1.03), (int) args.getLong("--max-new-tokens", 1024),
-                    args.getLong("--seed", 0));
-        } catch (IllegalArgumentException e) {
-            throw new Janus.UsageException(e.getMessage());
-        }
+        SamplingConfig sampling = sampling(args);
         int batch = (int) args.getLong("--batch", 8);
         if (batch < 1) {
             throw new Janus.UsageException("--batch must be >= 1");
@@ -104,6 +97,17 @@ final class GenerateCommand {
             out.printf("janus generate: %d answers written to %s%n", rows.size(), outFile.toAbsolutePath());
         }
         return 0;
+    }
+
+    /** The sampling options shared with best-of-n: the Janus settings unless given. */
+    static SamplingConfig sampling(Args args) throws Janus.UsageException {
+        try {
+            return new SamplingConfig(args.getDouble("--temperature", 1.0), args.getDouble("--top-p", 0.9),
+                    args.getDouble("--repetition-penalty", 1.03), (int) args.getLong("--max-new-tokens", 1024),
+                    args.getLong("--seed", 0));
+        } catch (IllegalArgumentException e) {
+            throw new Janus.UsageException(e.getMessage());
+        }
     }
 
     /** Rows with a string "prompt" and an optional string "system"; errors name file and line. */
