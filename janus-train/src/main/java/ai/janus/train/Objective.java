@@ -38,6 +38,11 @@ public interface Objective extends AutoCloseable {
      */
     Result run(int[] samples, Weight step, ParameterSet grads);
 
+    /** Names a micro-batch's samples for an error message: data lines where the objective knows them. */
+    default String describe(int[] samples) {
+        return "samples " + java.util.Arrays.toString(samples);
+    }
+
     /** One micro-batch's part of the step: loss contribution, metric contributions, tokens processed. */
     record Result(double loss, Map<String, Double> metrics, long tokens) {}
 

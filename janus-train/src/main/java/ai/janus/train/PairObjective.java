@@ -38,6 +38,11 @@ abstract class PairObjective implements Objective {
         return out;
     }
 
+    @Override
+    public String describe(int[] samples) {
+        return "pairs of data lines " + pairsOf(samples).stream().map(p -> Long.toString(p.line())).toList();
+    }
+
     /** A mean over this call's pairs as a contribution to the step's mean. */
     protected static double share(double mean, long pairs, long stepPairs) {
         return mean * pairs / stepPairs;

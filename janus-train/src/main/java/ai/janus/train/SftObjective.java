@@ -42,6 +42,17 @@ public final class SftObjective implements Objective {
     }
 
     @Override
+    public String describe(int[] batch) {
+        List<Long> lines = new ArrayList<>();
+        for (int s : batch) {
+            for (int e : samples.get(s)) {
+                lines.add(examples.get(e).line());
+            }
+        }
+        return "examples of data lines " + lines;
+    }
+
+    @Override
     public Weight weight(int[] batch) {
         long tokens = 0;
         for (int s : batch) {

@@ -21,7 +21,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,7 +47,7 @@ import java.util.function.Function;
  * micro-batch and its samples in the message.
  */
 public final class Trainer implements AutoCloseable {
-    public static final String MODEL_STATE = "trainer_state.json";
+    public static final String STATE_FILE = "trainer_state.json";
     public static final String OPTIMIZER_FILE = "optimizer.safetensors";
     public static final String METRICS_FILE = "metrics.jsonl";
 
@@ -134,7 +133,7 @@ public final class Trainer implements AutoCloseable {
 
     /** Continues from {@code checkpoint}: parameters, optimizer state, step and sampler position. */
     public void resume(CheckpointStore.Checkpoint checkpoint) throws IOException {
-        Path stateFile = checkpoint.file(MODEL_STATE);
+        Path stateFile = checkpoint.file(STATE_FILE);
         JsonNode state = Json.read(stateFile);
         for (Map.Entry<String, String> e : provenance.entrySet()) {
             String saved = state.path("provenance").path(e.getKey()).asText(null);
@@ -198,7 +197,7 @@ public final class Trainer implements AutoCloseable {
                 Objective.Result r = objective.run(micro[m], weight, grads);
                 if (!Double.isFinite(r.loss())) {
                     throw new TrainingDivergedException("non-finite loss " + r.loss() + " at step " + (step + 1)
-                            + ", micro-batch " + m + ", samples " + Arrays.toString(micro[m]));
+                            + ", micro-batch " + m + ": " + objective.describe(micro[m]));
                 }
                 loss += r.loss();
                 tokens += r.tokens();
@@ -207,8 +206,13 @@ public final class Trainer implements AutoCloseable {
             double norm = settings.maxGradNorm() > 0 ? GradClip.clip(grads, settings.maxGradNorm(), parallel)
                     : GradClip.norm(grads, parallel);
             if (!Double.isFinite(norm)) {
-                throw new TrainingDivergedException("non-finite gradient norm " + norm + " at step " + (step + 1)
-                        + " (samples " + Arrays.deepToString(micro) + ")");
+                StringBuilder where = new StringBuilder();
+                for (int m = 0; m < micro.length; m++) {
+                    where.append(m == 0 ? "" : "; ").append("micro-batch ").append(m).append(": ")
+                            .append(objective.describe(micro[m]));
+                }
+                throw new TrainingDivergedException("non-finite gradient norm " + norm + " at step " + (step + 1) + " ("
+                        + where + ")");
             }
             double lr = schedule.lr(step);
             optimizer.step(grads, lr);
@@ -247,7 +251,7 @@ public final class Trainer implements AutoCloseable {
             ParameterSet stored = parameters.stored();
             HfCheckpoint.save(dir, parameters.config(), stored, stored.dtype(), Long.MAX_VALUE, parameters.configFields());
             optimizer.save(dir.resolve(OPTIMIZER_FILE));
-            AtomicFiles.write(dir.resolve(MODEL_STATE), Json.write(state));
+            AtomicFiles.write(dir.resolve(STATE_FILE), Json.write(state));
         });
     }
 
