@@ -22,6 +22,14 @@ public final class GradClip {
 
     /** The L2 norm of all gradients together. */
     public static double norm(ParameterSet gradients, Parallel parallel) {
+        return Math.sqrt(sumOfSquares(gradients, parallel));
+    }
+
+    /**
+     * Σ g² over all gradients, in double: per chunk, chunk sums added in chunk order. Sharded
+     * training adds the shards' sums in rank order and takes the square root of the total.
+     */
+    public static double sumOfSquares(ParameterSet gradients, Parallel parallel) {
         List<ParameterSet.Spec> specs = gradients.specs();
         List<Chunk> chunks = Chunk.split(specs);
         double[] sums = new double[chunks.size()];
@@ -41,7 +49,7 @@ public final class GradClip {
         for (double s : sums) {
             total += s;
         }
-        return Math.sqrt(total);
+        return total;
     }
 
     /**
@@ -50,13 +58,21 @@ public final class GradClip {
      * decides (the trainer stops by default).
      */
     public static double clip(ParameterSet gradients, double maxNorm, Parallel parallel) {
-        if (!(maxNorm > 0) || Double.isInfinite(maxNorm)) {
-            throw new IllegalArgumentException("max norm must be finite and > 0, got " + maxNorm);
-        }
+        requireMaxNorm(maxNorm);
         double norm = norm(gradients, parallel);
+        scale(gradients, norm, maxNorm, parallel);
+        return norm;
+    }
+
+    /**
+     * The scaling of {@link #clip} for a norm taken elsewhere (over several ranks' shards):
+     * every gradient times {@code min(1, maxNorm / (norm + 1e-6))}; nothing when the norm is not finite.
+     */
+    public static void scale(ParameterSet gradients, double norm, double maxNorm, Parallel parallel) {
+        requireMaxNorm(maxNorm);
         double coef = maxNorm / (norm + EPS);
         if (!Double.isFinite(norm) || coef >= 1) {
-            return norm;
+            return;
         }
         float factor = (float) coef;
         List<ParameterSet.Spec> specs = gradients.specs();
@@ -73,6 +89,11 @@ public final class GradClip {
                 OffHeap.put(gradients.get(name), c.start(), g, c.length());
             }
         });
-        return norm;
+    }
+
+    private static void requireMaxNorm(double maxNorm) {
+        if (!(maxNorm > 0) || Double.isInfinite(maxNorm)) {
+            throw new IllegalArgumentException("max norm must be finite and > 0, got " + maxNorm);
+        }
     }
 }
