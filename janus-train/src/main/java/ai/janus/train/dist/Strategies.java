@@ -18,8 +18,7 @@ public final class Strategies {
         return switch (kind) {
             case LOCAL, DDP -> new DataParallel(kind, communicator, parameters, optimizers, bucketBytes, cpu,
                     cpu.parallel());
-            case ZERO1, ZERO2, ZERO3 -> throw new IllegalArgumentException("strategy " + kind.configName()
-                    + " is not available yet");
+            case ZERO1, ZERO2, ZERO3 -> new Zero(kind, communicator, parameters, optimizers, cpu, cpu.parallel());
         };
     }
 }

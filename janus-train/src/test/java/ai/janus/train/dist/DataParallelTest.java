@@ -29,13 +29,15 @@ class DataParallelTest {
 
     /**
      * {@code tolerance}: 1e-6 with fp32 AdamW (measured: weights 2e-8, losses 4e-9). With 8-bit
-     * AdamW, 1e-5: a float32 difference in a moment can move it to the neighbouring 8-bit code,
-     * which changes that element's update by up to 1/127 of the block's scale; measured 7e-7 on
-     * the weights, 2.5e-6 on the gradient norm of step 5. (On the same gradients the 8-bit
-     * optimizer of a shard is bit for bit the whole model's: ShardedOptimizerTest.)
+     * AdamW, 1e-4: a float32 difference in a moment can move it to the neighbouring 8-bit code,
+     * which changes that element's update by up to 1/127 of the block's scale, and the next steps
+     * carry it on; measured from 7e-7 to 1.6e-5 on the weights after 5 steps depending on the
+     * batch split (steps 1 and 2 are bit-exact: the first update is lr·sign(g)). On the same
+     * gradients the 8-bit optimizer of a shard is bit for bit the whole model's
+     * (ShardedOptimizerTest), so the spread is the gradients' rounding, amplified.
      */
     @ParameterizedTest(name = "{0} ranks, micro-batch {1}, accumulation {2}, {3}")
-    @CsvSource({"2, 2, 2, adamw, 1e-6", "4, 1, 2, adamw, 1e-6", "2, 1, 1, adamw, 1e-6", "4, 1, 2, adamw_8bit, 1e-5"})
+    @CsvSource({"2, 2, 2, adamw, 1e-6", "4, 1, 2, adamw, 1e-6", "2, 1, 1, adamw, 1e-6", "4, 1, 2, adamw_8bit, 1e-4"})
     void ddpReproducesSingleProcessTraining(int ranks, int microBatch, int accumulation, String optimizer,
                                             double tolerance) throws Exception {
         DistFixture.Run single = DistFixture.single(microBatch, ranks * accumulation, optimizer, dir.resolve("single"));
