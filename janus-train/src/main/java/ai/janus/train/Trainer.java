@@ -98,7 +98,6 @@ public final class Trainer implements AutoCloseable {
                               double tokensPerSecond, double elapsedSeconds, Map<String, Double> objective) {}
 
     private final Settings settings;
-    private final Parameters parameters;
     private final Strategy strategy;
     private final Communicator communicator;
     private final LrSchedule schedule;
@@ -117,8 +116,8 @@ public final class Trainer implements AutoCloseable {
     public Trainer(Settings settings, Parameters parameters, Optimizer optimizer, LrSchedule schedule,
                    Objective objective, Backend backend, Parallel parallel, Map<String, String> provenance,
                    Progress progress) {
-        this(settings, parameters, DataParallel.local(parameters, optimizer, backend, parallel), schedule, objective,
-                provenance, progress);
+        this(settings, DataParallel.local(parameters, optimizer, backend, parallel), schedule, objective, provenance,
+                progress);
     }
 
     /**
@@ -126,10 +125,9 @@ public final class Trainer implements AutoCloseable {
      * rank builds one, with the same settings, data and starting weights). The trainer closes
      * the strategy.
      */
-    public Trainer(Settings settings, Parameters parameters, Strategy strategy, LrSchedule schedule,
-                   Objective objective, Map<String, String> provenance, Progress progress) {
+    public Trainer(Settings settings, Strategy strategy, LrSchedule schedule, Objective objective,
+                   Map<String, String> provenance, Progress progress) {
         this.settings = settings;
-        this.parameters = parameters;
         this.strategy = strategy;
         this.communicator = strategy.communicator();
         this.schedule = schedule;

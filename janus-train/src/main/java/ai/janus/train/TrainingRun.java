@@ -170,6 +170,13 @@ public final class TrainingRun {
                 }
                 throw (IOException) e.getCause();
             }
+            if (config.strategy().zeroStage() > 0) {
+                // ZeRO copied the starting weights into its shards (and the DPO reference is computed): free them
+                base.close();
+                if (rm) {
+                    params.close();
+                }
+            }
             long perEpoch = Math.max(1, ceilDiv(objective.size(), (long) config.microBatchSize()
                     * config.gradientAccumulationSteps() * communicator.worldSize()));
             long total = config.maxSteps() != RunConfig.UNSET ? config.maxSteps() : perEpoch * config.numEpochs();
@@ -192,8 +199,7 @@ public final class TrainingRun {
             Trainer.Settings settings = new Trainer.Settings(config.microBatchSize(),
                     config.gradientAccumulationSteps(), total, config.maxGradNorm(), config.seed(), saveSteps,
                     config.saveTotalLimit(), config.outputDir());
-            try (Trainer trainer = new Trainer(settings, trainable, strategy, schedule, objective, provenance,
-                    progress)) {
+            try (Trainer trainer = new Trainer(settings, strategy, schedule, objective, provenance, progress)) {
                 if (resume != null) {
                     CheckpointStore.Checkpoint from = resume.equals("latest")
                             ? trainer.checkpoints().latest().orElseThrow(() -> new InvalidFileException(

@@ -75,7 +75,11 @@ final class DistFixture {
     }
 
     static Trainer.Settings settings(int microBatch, int accumulation, Path out) {
-        return new Trainer.Settings(microBatch, accumulation, STEPS, 1.0, 99, 0, 0, out);
+        return settings(microBatch, accumulation, STEPS, 0, out);
+    }
+
+    static Trainer.Settings settings(int microBatch, int accumulation, long steps, long saveSteps, Path out) {
+        return new Trainer.Settings(microBatch, accumulation, steps, 1.0, 99, saveSteps, 0, out);
     }
 
     /** The reference: one process, the whole global batch as {@code accumulation} micro-batches. */
@@ -103,15 +107,23 @@ final class DistFixture {
     /** One rank of a sharded run, from the same starting weights; returns its history and the weights it ends with. */
     static Run rank(Communicator c, StrategyMaker maker, int microBatch, int accumulation, String optimizer, Path out,
                     boolean checkpointing) throws IOException {
+        return rank(c, maker, settings(microBatch, accumulation, out), optimizer, checkpointing, false);
+    }
+
+    /** One rank of a sharded run with these settings; {@code resume}: from the newest checkpoint in the output directory. */
+    static Run rank(Communicator c, StrategyMaker maker, Trainer.Settings settings, String optimizer,
+                    boolean checkpointing, boolean resume) throws IOException {
         List<SftExample> examples = examples();
         try (ParameterSet start = initialWeights(); CpuBackend cpu = new CpuBackend(1)) {
             Trainer.Parameters parameters = new Trainer.Parameters(CONFIG, start, null);
             Strategy strategy = maker.make(c, parameters, (p, s) -> optimizer(optimizer, p, s, cpu), cpu);
             Mistral model = new Mistral(CONFIG, MistralWeights.of(CONFIG, strategy.parameters()), cpu, strategy.hooks());
-            try (Trainer trainer = new Trainer(settings(microBatch, accumulation, out),
-                    new Trainer.Parameters(CONFIG, strategy.parameters(), null), strategy,
-                    LrSchedule.cosine(3e-3, 2, STEPS), new SftObjective(model, examples, samples(examples.size()),
-                            checkpointing), Map.of("data", "sixteen"), Progress.silent())) {
+            try (Trainer trainer = new Trainer(settings, strategy, LrSchedule.cosine(3e-3, 2, settings.totalSteps()),
+                    new SftObjective(model, examples, samples(examples.size()), checkpointing), Map.of("data", "sixteen"),
+                    Progress.silent())) {
+                if (resume) {
+                    trainer.resume(trainer.checkpoints().latest().orElseThrow());
+                }
                 List<Trainer.StepMetrics> history = trainer.train();
                 Strategy.Memory memory = strategy.memory();
                 ParameterSet whole = strategy.gatherForExport();
