@@ -64,8 +64,11 @@ final class Heartbeats implements AutoCloseable {
         }
     }
 
-    private void beat(long beat) {
-        store.set(key(rank), (entered.get() + " " + beat).getBytes(StandardCharsets.UTF_8));
+    /** One beat; never after {@link #close} (which waits for a beat in flight: the store is closed next). */
+    private synchronized void beat(long beat) {
+        if (!closed) {
+            store.set(key(rank), (entered.get() + " " + beat).getBytes(StandardCharsets.UTF_8));
+        }
     }
 
     private static String key(int rank) {
@@ -120,7 +123,9 @@ final class Heartbeats implements AutoCloseable {
 
     @Override
     public void close() {
-        closed = true;
+        synchronized (this) {
+            closed = true; // after a beat in flight has returned: the caller may close the store once we return
+        }
         thread.interrupt();
         try {
             thread.join(interval.toMillis() * 2 + 100);
