@@ -62,9 +62,9 @@ final class DistFixture {
         return samples;
     }
 
-    static ParameterSet initialWeights() {
-        ParameterSet p = ParameterSet.allocate(MistralWeights.specs(CONFIG));
-        MistralWeights.initialize(CONFIG, p, 11);
+    static ParameterSet initialWeights(MistralConfig config) {
+        ParameterSet p = ParameterSet.allocate(MistralWeights.specs(config));
+        MistralWeights.initialize(config, p, 11);
         return p;
     }
 
@@ -85,7 +85,7 @@ final class DistFixture {
     /** The reference: one process, the whole global batch as {@code accumulation} micro-batches. */
     static Run single(int microBatch, int accumulation, String optimizer, Path out) throws IOException {
         List<SftExample> examples = examples();
-        try (ParameterSet params = initialWeights(); CpuBackend cpu = new CpuBackend(1)) {
+        try (ParameterSet params = initialWeights(CONFIG); CpuBackend cpu = new CpuBackend(1)) {
             Mistral model = new Mistral(CONFIG, MistralWeights.of(CONFIG, params), cpu);
             try (Optimizer opt = optimizer(optimizer, params, ai.janus.optim.ParameterSlice.whole(params.specs()), cpu);
                  Trainer trainer = new Trainer(settings(microBatch, accumulation, out),
@@ -113,11 +113,17 @@ final class DistFixture {
     /** One rank of a sharded run with these settings; {@code resume}: from the newest checkpoint in the output directory. */
     static Run rank(Communicator c, StrategyMaker maker, Trainer.Settings settings, String optimizer,
                     boolean checkpointing, boolean resume) throws IOException {
+        return rank(c, maker, settings, optimizer, checkpointing, resume, CONFIG);
+    }
+
+    /** The same with another model of vocabulary 64. */
+    static Run rank(Communicator c, StrategyMaker maker, Trainer.Settings settings, String optimizer,
+                    boolean checkpointing, boolean resume, MistralConfig config) throws IOException {
         List<SftExample> examples = examples();
-        try (ParameterSet start = initialWeights(); CpuBackend cpu = new CpuBackend(1)) {
-            Trainer.Parameters parameters = new Trainer.Parameters(CONFIG, start, null);
+        try (ParameterSet start = initialWeights(config); CpuBackend cpu = new CpuBackend(1)) {
+            Trainer.Parameters parameters = new Trainer.Parameters(config, start, null);
             Strategy strategy = maker.make(c, parameters, (p, s) -> optimizer(optimizer, p, s, cpu), cpu);
-            Mistral model = new Mistral(CONFIG, MistralWeights.of(CONFIG, strategy.parameters()), cpu, strategy.hooks());
+            Mistral model = new Mistral(config, MistralWeights.of(config, strategy.parameters()), cpu, strategy.hooks());
             try (Trainer trainer = new Trainer(settings, strategy, LrSchedule.cosine(3e-3, 2, settings.totalSteps()),
                     new SftObjective(model, examples, samples(examples.size()), checkpointing), Map.of("data", "sixteen"),
                     Progress.silent())) {
