@@ -172,7 +172,7 @@ public final class TrainingRun {
             }
             if (config.strategy().zeroStage() > 0) {
                 // ZeRO copied the starting weights into its shards (and the DPO reference is computed): free them
-                base.close();
+                base.parameters().close();
                 if (rm) {
                     params.close();
                 }
@@ -215,7 +215,8 @@ public final class TrainingRun {
                         // with ZeRO-3 the trained model's own weights are shards: evaluate the gathered ones
                         RewardModel evaluated = !rm || !strategy.ownsExport() ? rewardModel
                                 : new RewardModel(mc, whole, cpu);
-                        export(config, mc, whole, evaluated, rm ? evaluation(objective, heldOut) : null, !heldOut.isEmpty(), log);
+                        export(config, mc, whole, evaluated, rm ? evaluation(objective, heldOut) : null,
+                                !heldOut.isEmpty(), log);
                     } finally {
                         if (strategy.ownsExport()) {
                             whole.close();
