@@ -25,16 +25,27 @@ import ai.janus.tensor.Tensor;
  *
  * <p>The residual additions run inside the o_proj and down_proj GEMMs (accumulate into a copy of
  * the stream), which saves a pass over h per addition.
+ *
+ * <p>Sharded training passes {@link LayerHooks}: the training forward and backward call them
+ * around each layer (to gather a layer's weights, or reduce its gradients as soon as they are
+ * complete); nothing else about the computation changes.
  */
 public final class Mistral {
     private final MistralConfig config;
     private final MistralWeights weights;
     private final Backend backend;
+    private final LayerHooks hooks;
 
     public Mistral(MistralConfig config, MistralWeights weights, Backend backend) {
+        this(config, weights, backend, LayerHooks.NONE);
+    }
+
+    /** A model whose training forward and backward call {@code hooks} around every layer (sharded training). */
+    public Mistral(MistralConfig config, MistralWeights weights, Backend backend, LayerHooks hooks) {
         this.config = config;
         this.weights = weights;
         this.backend = backend;
+        this.hooks = hooks;
     }
 
     public MistralConfig config() {
@@ -369,6 +380,7 @@ public final class Mistral {
         try {
             backend.embedding(st.residual[0], weights.embed(), st.in.ids);
             for (int l = 0; l < config.numHiddenLayers(); l++) {
+                hooks.beforeForward(l);
                 layerForward(weights.layers().get(l), st.residual[l], st.residual[l + 1],
                         st.layers[checkpoint ? 0 : l], st.in);
             }
@@ -410,12 +422,14 @@ public final class Mistral {
             // hidden = RMSNorm(residual[L])
             backend.rmsNormBackward(dh, g.finalNorm(), dHidden, st.residual[layers], weights.finalNorm(), st.rstdFinal);
             for (int l = layers - 1; l >= 0; l--) {
+                hooks.beforeBackward(l);
                 MistralWeights.Layer w = weights.layers().get(l);
                 LayerActivations s = st.layers[st.checkpointed ? 0 : l];
                 if (st.checkpointed) {
                     layerForward(w, st.residual[l], recomputed, s, st.in);
                 }
                 layerBackward(w, g.layers().get(l), st.residual[l], s, st.in, dh, d);
+                hooks.afterBackward(l);
             }
             backend.embeddingBackward(g.embed(), dh, st.in.ids);
         }

@@ -14,6 +14,13 @@ import java.util.Map;
  * allocation, in the order of their specs. Parameters, gradients and optimizer moments all use
  * this type with the same specs, so the i-th element of one flat buffer always corresponds to the
  * i-th element of another.
+ *
+ * <p>Sharded training (ai.janus.train.dist) places tensors at explicit element offsets instead
+ * ({@link #allocate(List, DType, long[], long)}): padded so that shards fall on 8-bit optimizer
+ * blocks, or with every decoder layer mapped onto one of two shared slots (ZeRO-2/3 gradients,
+ * ZeRO-3 weights). Such a set is read and written through its named views only; {@link #flat()}
+ * then includes the padding, and with shared slots a tensor's view shows whichever layer was
+ * last placed there. {@link #view} makes a set over memory another owns (a shard of a flat buffer).
  */
 public final class ParameterSet implements AutoCloseable {
     /** A parameter's name and shape. */
@@ -35,29 +42,74 @@ public final class ParameterSet implements AutoCloseable {
     private final List<Spec> specs;
     private final DType dtype;
     private final Tensor flat;
+    private final long[] offsets;
     private final Map<String, Tensor> views;
 
     private ParameterSet(List<Spec> specs, DType dtype) {
+        this(specs, dtype, java.util.Arrays.copyOf(packedOffsets(specs), specs.size()), null, -1);
+    }
+
+    /**
+     * Tensor i at element {@code offsets[i]} of {@code flat} when given (a view, not owned), else
+     * of a new zero-filled allocation of {@code size} elements.
+     */
+    private ParameterSet(List<Spec> specs, DType dtype, long[] offsets, Tensor flat, long size) {
         if (dtype != DType.F32 && dtype != DType.BF16) {
             throw new IllegalArgumentException("parameters are F32 or BF16, not " + dtype);
         }
-        long total = 0;
-        for (Spec s : specs) {
-            total = Math.addExact(total, s.numel());
+        if (offsets.length != specs.size()) {
+            throw new IllegalArgumentException(offsets.length + " offsets for " + specs.size() + " parameters");
+        }
+        long total = flat != null ? flat.numel() : size >= 0 ? size : packedOffsets(specs)[specs.size()];
+        for (int i = 0; i < specs.size(); i++) {
+            if (offsets[i] < 0 || offsets[i] + specs.get(i).numel() > total) {
+                throw new IllegalArgumentException(specs.get(i) + " at element " + offsets[i] + " does not fit "
+                        + total + " elements");
+            }
+        }
+        if (flat != null && flat.dtype() != dtype) {
+            throw new IllegalArgumentException("a " + dtype + " set over a " + flat + " buffer");
         }
         this.specs = List.copyOf(specs);
         this.dtype = dtype;
-        this.flat = Tensor.allocate(dtype, total);
+        this.offsets = java.util.Arrays.copyOf(offsets, specs.size());
+        this.flat = flat != null ? flat.reshape(total) : Tensor.allocate(dtype, total);
         Map<String, Tensor> byName = new LinkedHashMap<>();
-        long offset = 0;
-        for (Spec s : specs) {
-            if (byName.put(s.name(), Tensor.view(flat.storage(), offset * dtype.byteSize(), dtype, s.shape())) != null) {
-                flat.close();
+        for (int i = 0; i < specs.size(); i++) {
+            Spec s = specs.get(i);
+            Tensor view = Tensor.view(this.flat.storage(), this.flat.byteOffset() + offsets[i] * dtype.byteSize(), dtype,
+                    s.shape());
+            if (byName.put(s.name(), view) != null) {
+                this.flat.close();
                 throw new IllegalArgumentException("duplicate parameter name " + s.name());
             }
-            offset += s.numel();
         }
         this.views = Collections.unmodifiableMap(byName);
+    }
+
+    /** Back-to-back offsets of {@code specs}, plus their total as a last entry. */
+    private static long[] packedOffsets(List<Spec> specs) {
+        long[] offsets = new long[specs.size() + 1];
+        for (int i = 0; i < specs.size(); i++) {
+            offsets[i + 1] = Math.addExact(offsets[i], specs.get(i).numel());
+        }
+        return offsets;
+    }
+
+    /**
+     * A zero-filled set of {@code size} elements in which parameter i starts at element
+     * {@code offsets[i]}: gaps are padding, and tensors may share elements (see the class comment).
+     */
+    public static ParameterSet allocate(List<Spec> specs, DType dtype, long[] offsets, long size) {
+        return new ParameterSet(specs, dtype, offsets, null, size);
+    }
+
+    /**
+     * A set over {@code flat}'s memory, parameter i at element {@code offsets[i]} of it; it does
+     * not own the memory (its close does nothing).
+     */
+    public static ParameterSet view(Tensor flat, List<Spec> specs, long[] offsets) {
+        return new ParameterSet(specs, flat.dtype(), offsets, flat, -1);
     }
 
     /** A zero-filled F32 set with these specs. */
@@ -70,9 +122,9 @@ public final class ParameterSet implements AutoCloseable {
         return new ParameterSet(specs, dtype);
     }
 
-    /** A zero-filled F32 set with the same specs (for gradients and optimizer state). */
+    /** A zero-filled F32 set with the same specs and layout (for gradients and optimizer state). */
     public ParameterSet zerosLike() {
-        return new ParameterSet(specs, DType.F32);
+        return new ParameterSet(specs, DType.F32, offsets, null, flat.numel());
     }
 
     /** A copy of {@code source} in {@code dtype}: see {@link #copyFrom}. */
@@ -140,9 +192,14 @@ public final class ParameterSet implements AutoCloseable {
         return views.containsKey(name);
     }
 
-    /** All parameters as one vector of {@link #dtype()}. */
+    /** All parameters as one vector of {@link #dtype()} (with the padding of an offset layout). */
     public Tensor flat() {
         return flat;
+    }
+
+    /** The element offset of parameter {@code index} in {@link #flat()}. */
+    public long offset(int index) {
+        return offsets[index];
     }
 
     public long numel() {

@@ -49,8 +49,13 @@ public final class RewardModel {
 
     /** A reward model over {@code parameters}, which hold {@link #specs}(config); held by reference. */
     public RewardModel(MistralConfig config, ParameterSet parameters, Backend backend) {
+        this(config, parameters, backend, LayerHooks.NONE);
+    }
+
+    /** A reward model whose backbone calls {@code hooks} in training (sharded training). */
+    public RewardModel(MistralConfig config, ParameterSet parameters, Backend backend, LayerHooks hooks) {
         this.config = config;
-        this.backbone = new Mistral(config, MistralWeights.of(config, parameters), backend);
+        this.backbone = new Mistral(config, MistralWeights.of(config, parameters), backend, hooks);
         this.valueHead = parameters.get(VALUE_HEAD);
     }
 

@@ -59,12 +59,26 @@ public final class AdamW implements Optimizer {
 
     /** AdamW over fp32 parameters. */
     public AdamW(ParameterSet parameters, AdamWConfig config, Parallel parallel) {
-        this(ParameterStore.fp32(parameters), config, parallel);
+        this(ParameterStore.fp32(parameters, ParameterSlice.whole(parameters.specs())), config, parallel);
+    }
+
+    /**
+     * AdamW over a shard of fp32 parameters: tensor i of {@code parameters} is {@code slices.get(i)}
+     * of the model (see {@link ParameterSlice}); each element is updated as the whole model's would be.
+     */
+    public AdamW(ParameterSet parameters, List<ParameterSlice> slices, AdamWConfig config, Parallel parallel) {
+        this(ParameterStore.fp32(parameters, slices), config, parallel);
     }
 
     /** AdamW over bf16 parameters, stored as {@code mode} says. */
     public AdamW(ParameterSet parameters, Bf16Mode mode, AdamWConfig config, Parallel parallel) {
-        this(ParameterStore.bf16(parameters, mode), config, parallel);
+        this(ParameterStore.bf16(parameters, ParameterSlice.whole(parameters.specs()), mode), config, parallel);
+    }
+
+    /** AdamW over a shard of bf16 parameters (see {@link ParameterSlice}), stored as {@code mode} says. */
+    public AdamW(ParameterSet parameters, List<ParameterSlice> slices, Bf16Mode mode, AdamWConfig config,
+                 Parallel parallel) {
+        this(ParameterStore.bf16(parameters, slices, mode), config, parallel);
     }
 
     private AdamW(ParameterStore store, AdamWConfig config, Parallel parallel) {
@@ -76,7 +90,7 @@ public final class AdamW implements Optimizer {
         this.store = store;
         this.config = config;
         this.parallel = parallel;
-        this.chunks = Chunk.split(store.specs());
+        this.chunks = store.chunks();
         this.m = ParameterSet.allocate(store.specs());
         this.v = ParameterSet.allocate(store.specs());
     }

@@ -135,27 +135,47 @@ public final class AdamW8bit implements Optimizer {
 
     /** 8-bit AdamW over fp32 parameters. */
     public AdamW8bit(ParameterSet parameters, AdamWConfig config, Parallel parallel) {
-        this(ParameterStore.fp32(parameters), config, parallel);
+        this(ParameterStore.fp32(parameters, ParameterSlice.whole(parameters.specs())), config, parallel);
+    }
+
+    /**
+     * 8-bit AdamW over a shard of fp32 parameters: tensor i of {@code parameters} is {@code slices.get(i)}
+     * of the model (see {@link ParameterSlice}); each element is updated as the whole model's would be.
+     */
+    public AdamW8bit(ParameterSet parameters, List<ParameterSlice> slices, AdamWConfig config, Parallel parallel) {
+        this(ParameterStore.fp32(parameters, slices), config, parallel);
     }
 
     /** 8-bit AdamW over bf16 parameters, stored as {@code mode} says. */
     public AdamW8bit(ParameterSet parameters, Bf16Mode mode, AdamWConfig config, Parallel parallel) {
-        this(ParameterStore.bf16(parameters, mode), config, parallel);
+        this(ParameterStore.bf16(parameters, ParameterSlice.whole(parameters.specs()), mode), config, parallel);
+    }
+
+    /** 8-bit AdamW over a shard of bf16 parameters (see {@link ParameterSlice}), stored as {@code mode} says. */
+    public AdamW8bit(ParameterSet parameters, List<ParameterSlice> slices, Bf16Mode mode, AdamWConfig config,
+                 Parallel parallel) {
+        this(ParameterStore.bf16(parameters, slices, mode), config, parallel);
     }
 
     private AdamW8bit(ParameterStore store, AdamWConfig config, Parallel parallel) {
         this.store = store;
         this.config = config;
         this.parallel = parallel;
-        this.chunks = Chunk.split(store.specs());
-        this.moments = allocateMoments(store.specs());
+        this.chunks = store.chunks();
+        this.moments = allocateMoments(store.specs(), store.slices());
     }
 
-    private static List<Moments> allocateMoments(List<ParameterSet.Spec> specs) {
+    /** Per tensor: 8-bit state when its model tensor has at least 4096 elements (a slice then starts on a block). */
+    private static List<Moments> allocateMoments(List<ParameterSet.Spec> specs, List<ParameterSlice> slices) {
         List<Moments> out = new ArrayList<>(specs.size());
-        for (ParameterSet.Spec s : specs) {
+        for (int i = 0; i < specs.size(); i++) {
+            ParameterSet.Spec s = specs.get(i);
             long n = s.numel();
-            if (isEightBit(n)) {
+            if (isEightBit(slices.get(i).tensorNumel())) {
+                if (slices.get(i).start() % BLOCK_SIZE != 0) {
+                    throw new IllegalArgumentException(s.name() + " starts at element " + slices.get(i).start()
+                            + " of its tensor, not on an 8-bit block of " + BLOCK_SIZE);
+                }
                 long blocks = blocks(n);
                 out.add(new BlockwiseMoments(Tensor.allocate(DType.U8, s.shape()), Tensor.allocate(DType.U8, s.shape()),
                         Tensor.allocate(DType.F32, blocks), Tensor.allocate(DType.F32, blocks)));
@@ -349,7 +369,7 @@ public final class AdamW8bit implements Optimizer {
 
     @Override
     public void load(Path file) throws IOException {
-        List<Moments> loaded = allocateMoments(store.specs());
+        List<Moments> loaded = allocateMoments(store.specs(), store.slices());
         ParameterSet newMaster = store.master() == null ? null : ParameterSet.allocate(store.specs());
         long loadedSteps;
         try {

@@ -21,14 +21,17 @@ record Chunk(int tensor, long start, int length, long flatStart) {
 
     /** Every tensor of {@code specs} cut into chunks of at most {@link #ELEMENTS} elements, in order. */
     static List<Chunk> split(List<ParameterSet.Spec> specs) {
+        return split(specs, ParameterSlice.whole(specs));
+    }
+
+    /** The same, with each tensor's model-wide element index taken from its slice. */
+    static List<Chunk> split(List<ParameterSet.Spec> specs, List<ParameterSlice> slices) {
         List<Chunk> chunks = new ArrayList<>();
-        long flat = 0;
         for (int t = 0; t < specs.size(); t++) {
-            long n = specs.get(t).numel();
+            long n = specs.get(t).numel(), flat = slices.get(t).flatStart();
             for (long start = 0; start < n; start += ELEMENTS) {
                 chunks.add(new Chunk(t, start, (int) Math.min(ELEMENTS, n - start), flat + start));
             }
-            flat += n;
         }
         return chunks;
     }

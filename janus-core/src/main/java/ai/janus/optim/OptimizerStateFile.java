@@ -26,6 +26,7 @@ import java.util.Map;
  *   parameters    "fp32" | "bf16-nearest-even" | "bf16-stochastic" | "bf16-fp32-master"
  *   rounding_seed decimal (the stochastic-rounding seed; "0" otherwise)
  *   block_size, min_8bit_numel        adamw8bit only: "2048", "4096"
+ *   shard         only for the optimizer of a shard (ZeRO): per tensor "modelNumel,start,flatStart", ';'-joined
  * tensors, per parameter NAME (shape S, n elements), in parameter order
  *   NAME.m, NAME.v             F32 S      fp32 moments (adamw; adamw8bit tensors with n < 4096)
  *   NAME.state1, NAME.state2   U8  S      8-bit codes of m (signed map) and v (unsigned map)
@@ -57,6 +58,14 @@ final class OptimizerStateFile {
         m.put("weight_decay", Double.toString(config.weightDecay()));
         m.put("parameters", store.label());
         m.put("rounding_seed", Long.toString(store.seed()));
+        if (!ParameterSlice.isWhole(store.specs(), store.slices())) {
+            StringBuilder shard = new StringBuilder();
+            for (ParameterSlice s : store.slices()) {
+                shard.append(shard.length() == 0 ? "" : ";").append(s.tensorNumel()).append(',').append(s.start())
+                        .append(',').append(s.flatStart());
+            }
+            m.put("shard", shard.toString());
+        }
         return m;
     }
 

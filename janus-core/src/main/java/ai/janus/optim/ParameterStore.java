@@ -24,40 +24,43 @@ final class ParameterStore implements AutoCloseable {
     private final Bf16Mode.Kind bf16;
     private final long seed;
     private final List<ParameterSet.Spec> specs;
+    private final List<ParameterSlice> slices;
     /** What the update reads and writes: the fp32 parameters, the bf16 parameters, or the master copy. */
     private final Tensor[] values;
     /** With master weights only: the bf16 parameters, kept equal to the master rounded to nearest even. */
     private final Tensor[] mirrors;
     private final ParameterSet master;
 
-    private ParameterStore(Bf16Mode.Kind bf16, long seed, List<ParameterSet.Spec> specs, Tensor[] values,
-                           Tensor[] mirrors, ParameterSet master) {
+    private ParameterStore(Bf16Mode.Kind bf16, long seed, List<ParameterSet.Spec> specs, List<ParameterSlice> slices,
+                           Tensor[] values, Tensor[] mirrors, ParameterSet master) {
+        ParameterSlice.check(specs, slices);
         this.bf16 = bf16;
         this.seed = seed;
         this.specs = specs;
+        this.slices = List.copyOf(slices);
         this.values = values;
         this.mirrors = mirrors;
         this.master = master;
     }
 
-    static ParameterStore fp32(ParameterSet parameters) {
+    static ParameterStore fp32(ParameterSet parameters, List<ParameterSlice> slices) {
         requireDType(parameters, ai.janus.tensor.DType.F32);
         List<ParameterSet.Spec> specs = parameters.specs();
         Tensor[] values = specs.stream().map(s -> parameters.get(s.name())).toArray(Tensor[]::new);
-        return new ParameterStore(null, 0, specs, values, null, null);
+        return new ParameterStore(null, 0, specs, slices, values, null, null);
     }
 
-    static ParameterStore bf16(ParameterSet parameters, Bf16Mode mode) {
+    static ParameterStore bf16(ParameterSet parameters, List<ParameterSlice> slices, Bf16Mode mode) {
         requireDType(parameters, ai.janus.tensor.DType.BF16);
         List<ParameterSet.Spec> specs = parameters.specs();
         Tensor[] bf16 = specs.stream().map(s -> parameters.get(s.name())).toArray(Tensor[]::new);
         if (mode.kind() != Bf16Mode.Kind.FP32_MASTER) {
-            return new ParameterStore(mode.kind(), mode.seed(), specs, bf16, null, null);
+            return new ParameterStore(mode.kind(), mode.seed(), specs, slices, bf16, null, null);
         }
         ParameterSet master = ParameterSet.allocate(specs);
         master.copyFrom(parameters);
         Tensor[] values = specs.stream().map(s -> master.get(s.name())).toArray(Tensor[]::new);
-        return new ParameterStore(mode.kind(), 0, specs, values, bf16, master);
+        return new ParameterStore(mode.kind(), 0, specs, slices, values, bf16, master);
     }
 
     private static void requireDType(ParameterSet parameters, ai.janus.tensor.DType dtype) {
@@ -86,6 +89,16 @@ final class ParameterStore implements AutoCloseable {
         return specs;
     }
 
+    /** Where each tensor lies in the whole model ({@link ParameterSlice#whole} unless a shard). */
+    List<ParameterSlice> slices() {
+        return slices;
+    }
+
+    /** The chunks of the optimizer's work, with model-wide element indexes. */
+    List<Chunk> chunks() {
+        return Chunk.split(specs, slices);
+    }
+
     /** The fp32 master weights, or null when the parameters are their own master. */
     ParameterSet master() {
         return master;
@@ -97,7 +110,7 @@ final class ParameterStore implements AutoCloseable {
             return;
         }
         float[] x = new float[Chunk.ELEMENTS];
-        for (Chunk c : Chunk.split(specs)) {
+        for (Chunk c : chunks()) {
             read(c, x);
             write(c, x);
         }

@@ -3,17 +3,18 @@ package ai.janus.train;
 import ai.janus.backend.Backend;
 import ai.janus.backend.cpu.Parallel;
 import ai.janus.data.batch.EpochSampler;
+import ai.janus.dist.Communicator;
 import ai.janus.io.AtomicFiles;
 import ai.janus.io.InvalidFileException;
 import ai.janus.io.Json;
-import ai.janus.model.HfCheckpoint;
 import ai.janus.model.MistralConfig;
 import ai.janus.model.MistralWeights;
 import ai.janus.model.ParameterSet;
-import ai.janus.optim.GradClip;
 import ai.janus.optim.LrSchedule;
 import ai.janus.optim.Optimizer;
 import ai.janus.train.checkpoint.CheckpointStore;
+import ai.janus.train.dist.DataParallel;
+import ai.janus.train.dist.Strategy;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -45,6 +46,15 @@ import java.util.function.Function;
  * stochastic rounding a function of (seed, s, element). So N steps straight and N/2 + resume +
  * N/2 give the same bits. A non-finite loss or gradient norm stops training with the step, the
  * micro-batch and its samples in the message.
+ *
+ * <p>On several ranks ({@link Strategy}): every rank draws the same W × gradient_accumulation_steps
+ * micro-batches from the sampler and runs its own A of them (rank r: micro-batches [rA, rA + A)),
+ * a deterministic, disjoint shard of the step that is exactly what one process with accumulation
+ * W·A runs, in the same order. The normalisers W are summed over the ranks before any micro-batch
+ * runs; the strategy reduces the gradients; losses and metrics of every micro-batch are gathered
+ * and added in the one process's order. Rank 0 writes the metrics and the progress; a checkpoint
+ * is written by every rank into one {@code step-N.tmp/} and committed by rank 0 with one manifest
+ * once all have written, so a rank that dies mid-save leaves no checkpoint, never a half one.
  */
 public final class Trainer implements AutoCloseable {
     public static final String STATE_FILE = "trainer_state.json";
@@ -77,7 +87,8 @@ public final class Trainer implements AutoCloseable {
             this(config, working, bf16, MistralWeights::specs, Map.of());
         }
 
-        ParameterSet stored() {
+        /** The parameters in their stored dtype: the BF16 ones, else the F32 ones. */
+        public ParameterSet stored() {
             return bf16 != null ? bf16 : working;
         }
     }
@@ -87,13 +98,10 @@ public final class Trainer implements AutoCloseable {
                               double tokensPerSecond, double elapsedSeconds, Map<String, Double> objective) {}
 
     private final Settings settings;
-    private final Parameters parameters;
-    private final ParameterSet grads;
-    private final Optimizer optimizer;
+    private final Strategy strategy;
+    private final Communicator communicator;
     private final LrSchedule schedule;
     private final Objective objective;
-    private final Backend backend;
-    private final Parallel parallel;
     private final Map<String, String> provenance;
     private final CheckpointStore checkpoints;
     private final Progress progress;
@@ -108,14 +116,22 @@ public final class Trainer implements AutoCloseable {
     public Trainer(Settings settings, Parameters parameters, Optimizer optimizer, LrSchedule schedule,
                    Objective objective, Backend backend, Parallel parallel, Map<String, String> provenance,
                    Progress progress) {
+        this(settings, DataParallel.local(parameters, optimizer, backend, parallel), schedule, objective, provenance,
+                progress);
+    }
+
+    /**
+     * A trainer whose steps {@code strategy} shares out over its communicator's ranks (every
+     * rank builds one, with the same settings, data and starting weights). The trainer closes
+     * the strategy.
+     */
+    public Trainer(Settings settings, Strategy strategy, LrSchedule schedule, Objective objective,
+                   Map<String, String> provenance, Progress progress) {
         this.settings = settings;
-        this.parameters = parameters;
-        this.grads = parameters.working().zerosLike();
-        this.optimizer = optimizer;
+        this.strategy = strategy;
+        this.communicator = strategy.communicator();
         this.schedule = schedule;
         this.objective = objective;
-        this.backend = backend;
-        this.parallel = parallel;
         this.provenance = Map.copyOf(provenance);
         this.checkpoints = new CheckpointStore(settings.outputDir().resolve("checkpoints"), settings.saveTotalLimit());
         this.progress = progress;
@@ -146,18 +162,21 @@ public final class Trainer implements AutoCloseable {
             throw new InvalidFileException(stateFile, "the checkpoint is of a " + state.path("objective").asText()
                     + " run, not " + objective.name());
         }
-        try (HfCheckpoint.Loaded loaded = HfCheckpoint.load(checkpoint.directory(), parameters.layout())) {
-            parameters.stored().copyFrom(loaded.parameters());
+        int savedRanks = state.path("world_size").asInt(1);
+        String savedStrategy = state.path("strategy").asText("local");
+        if (savedRanks != communicator.worldSize() || !savedStrategy.equals(strategy.kind().configName())) {
+            throw new InvalidFileException(stateFile, "the checkpoint was written by " + savedRanks + " rank(s) with "
+                    + "strategy " + savedStrategy + "; this run has " + communicator.worldSize() + " with "
+                    + strategy.kind().configName() + ": resume with the same world size and strategy");
         }
-        if (parameters.bf16() != null) {
-            parameters.working().copyFrom(parameters.bf16());
-        }
-        optimizer.load(checkpoint.file(OPTIMIZER_FILE));
+        strategy.load(checkpoint.directory());
         step = state.path("step").asLong();
         elapsedBefore = state.path("elapsed_seconds").asDouble();
         sampler = new EpochSampler(objective.size(), settings.seed(),
                 new EpochSampler.Position(state.path("sampler_epoch").asLong(), state.path("sampler_index").asLong()));
-        truncateMetrics(step);
+        if (communicator.rank() == 0) {
+            truncateMetrics(step);
+        }
     }
 
     /**
@@ -172,39 +191,47 @@ public final class Trainer implements AutoCloseable {
                 throw new InvalidFileException(earlier.get().directory(), "the output directory already holds this"
                         + " checkpoint; resume with --resume or choose another output_dir");
             }
-            truncateMetrics(0);
+            if (communicator.rank() == 0) {
+                truncateMetrics(0);
+            }
         }
+        boolean reports = communicator.rank() == 0;
         List<StepMetrics> history = new ArrayList<>();
         long start = System.nanoTime();
         long tokensThisRun = 0;
-        progress.start(step, settings.totalSteps());
+        if (reports) {
+            progress.start(step, settings.totalSteps());
+        }
+        int perRank = settings.gradientAccumulationSteps(), ranks = communicator.worldSize();
+        int first = communicator.rank() * perRank;
         while (step < settings.totalSteps()) {
             double epoch = sampler.position().epoch() + (double) sampler.position().index() / objective.size();
-            int[][] micro = new int[settings.gradientAccumulationSteps()][];
-            Objective.Weight weight = new Objective.Weight(0, 0);
+            // the step's micro-batches, the same on every rank; this rank runs [first, first + perRank)
+            int[][] micro = new int[perRank * ranks][];
             for (int m = 0; m < micro.length; m++) {
                 micro[m] = new int[settings.microBatchSize()];
                 for (int i = 0; i < micro[m].length; i++) {
                     micro[m][i] = sampler.next();
                 }
-                weight = weight.plus(objective.weight(micro[m]));
             }
-            backend.zero(grads.flat());
-            double loss = 0;
-            long tokens = 0;
-            Map<String, Double> sums = new TreeMap<>();
+            Objective.Weight weight = stepWeight(micro, first, perRank);
+            strategy.beginStep();
+            Objective.Result[] results = new Objective.Result[perRank];
+            for (int m = 0; m < perRank; m++) {
+                boolean last = m == perRank - 1;
+                strategy.beginMicroBatch(last);
+                results[m] = objective.run(micro[first + m], weight, strategy.gradients());
+                strategy.endMicroBatch(last);
+            }
+            StepSums sums = StepSums.of(results, communicator);
             for (int m = 0; m < micro.length; m++) {
-                Objective.Result r = objective.run(micro[m], weight, grads);
-                if (!Double.isFinite(r.loss())) {
-                    throw new TrainingDivergedException("non-finite loss " + r.loss() + " at step " + (step + 1)
-                            + ", micro-batch " + m + ": " + objective.describe(micro[m]));
+                if (!Double.isFinite(sums.losses[m])) {
+                    throw new TrainingDivergedException("non-finite loss " + sums.losses[m] + " at step " + (step + 1)
+                            + ", micro-batch " + (ranks == 1 ? m : (m % perRank) + " of rank " + m / perRank) + ": "
+                            + objective.describe(micro[m]));
                 }
-                loss += r.loss();
-                tokens += r.tokens();
-                r.metrics().forEach((k, v) -> sums.merge(k, v, Double::sum));
             }
-            double norm = settings.maxGradNorm() > 0 ? GradClip.clip(grads, settings.maxGradNorm(), parallel)
-                    : GradClip.norm(grads, parallel);
+            double norm = strategy.reduceAndClip(settings.maxGradNorm());
             if (!Double.isFinite(norm)) {
                 StringBuilder where = new StringBuilder();
                 for (int m = 0; m < micro.length; m++) {
@@ -215,27 +242,86 @@ public final class Trainer implements AutoCloseable {
                         + where + ")");
             }
             double lr = schedule.lr(step);
-            optimizer.step(grads, lr);
-            if (parameters.bf16() != null) {
-                parameters.working().copyFrom(parameters.bf16());
-            }
+            strategy.step(lr);
             step++;
-            tokensThisRun += tokens;
+            tokensThisRun += sums.tokens;
             double seconds = (System.nanoTime() - start) / 1e9;
-            StepMetrics metrics = new StepMetrics(step, epoch, loss, norm, lr, tokens, tokensThisRun / seconds,
-                    elapsedBefore + seconds, sums);
+            StepMetrics metrics = new StepMetrics(step, epoch, sums.loss, norm, lr, sums.tokens,
+                    tokensThisRun / seconds, elapsedBefore + seconds, sums.metrics);
             history.add(metrics);
-            appendMetrics(metrics);
-            progress.step(metrics, settings.totalSteps());
+            if (reports) {
+                appendMetrics(metrics);
+                progress.step(metrics, settings.totalSteps());
+            }
             if (step == settings.totalSteps() || (settings.saveSteps() > 0 && step % settings.saveSteps() == 0)) {
                 save(elapsedBefore + seconds);
             }
         }
-        progress.finish();
+        if (reports) {
+            progress.finish();
+        }
         return history;
     }
 
-    /** Saves a checkpoint of the current step. */
+    /** The step's normalisers: this rank's micro-batches counted here, summed over the ranks (exact: integers). */
+    private Objective.Weight stepWeight(int[][] micro, int first, int perRank) {
+        Objective.Weight own = new Objective.Weight(0, 0);
+        for (int m = first; m < first + perRank; m++) {
+            own = own.plus(objective.weight(micro[m]));
+        }
+        if (communicator.worldSize() == 1) {
+            return own;
+        }
+        double[] all = communicator.allGather(new double[] {own.pairs(), own.tokens()});
+        long pairs = 0, tokens = 0;
+        for (int r = 0; r < communicator.worldSize(); r++) {
+            pairs += (long) all[2 * r];
+            tokens += (long) all[2 * r + 1];
+        }
+        return new Objective.Weight(pairs, tokens);
+    }
+
+    /**
+     * The step's loss, tokens and metrics: every micro-batch's contributions, gathered from the
+     * ranks and added in micro-batch order (0, 1, … over all ranks), which is the order one
+     * process adds them in, so a rank's share of the work changes no bit of the sums.
+     */
+    private record StepSums(double[] losses, double loss, long tokens, Map<String, Double> metrics) {
+        static StepSums of(Objective.Result[] own, Communicator communicator) {
+            List<String> keys = new ArrayList<>(new TreeMap<>(own[0].metrics()).keySet());
+            int width = 2 + keys.size();
+            double[] mine = new double[own.length * width];
+            for (int m = 0; m < own.length; m++) {
+                mine[m * width] = own[m].loss();
+                mine[m * width + 1] = own[m].tokens();
+                for (int k = 0; k < keys.size(); k++) {
+                    mine[m * width + 2 + k] = own[m].metrics().get(keys.get(k));
+                }
+            }
+            double[] all = communicator.allGather(mine);
+            int count = all.length / width;
+            double[] losses = new double[count];
+            double loss = 0;
+            long tokens = 0;
+            Map<String, Double> metrics = new TreeMap<>();
+            for (int m = 0; m < count; m++) {
+                losses[m] = all[m * width];
+                loss += losses[m];
+                tokens += (long) all[m * width + 1];
+                for (int k = 0; k < keys.size(); k++) {
+                    metrics.merge(keys.get(k), all[m * width + 2 + k], Double::sum);
+                }
+            }
+            return new StepSums(losses, loss, tokens, metrics);
+        }
+    }
+
+    /**
+     * Saves a checkpoint of the current step (every rank calls it): each rank writes its part into
+     * step-N.tmp/, rank 0 adds the trainer state, and once every rank has written, rank 0 writes
+     * the one manifest and renames. A rank that fails before that leaves the others failing at
+     * the barrier, and no checkpoint.
+     */
     public CheckpointStore.Checkpoint save(double elapsedSeconds) throws IOException {
         Map<String, Object> state = new LinkedHashMap<>();
         state.put("format", "janus-trainer-state");
@@ -247,12 +333,33 @@ public final class Trainer implements AutoCloseable {
         state.put("seed", settings.seed());
         state.put("elapsed_seconds", elapsedSeconds);
         state.put("provenance", new TreeMap<>(provenance));
-        return checkpoints.save(step, dir -> {
-            ParameterSet stored = parameters.stored();
-            HfCheckpoint.save(dir, parameters.config(), stored, stored.dtype(), Long.MAX_VALUE, parameters.configFields());
-            optimizer.save(dir.resolve(OPTIMIZER_FILE));
+        if (communicator.worldSize() == 1) {
+            return checkpoints.save(step, dir -> {
+                strategy.save(dir);
+                AtomicFiles.write(dir.resolve(STATE_FILE), Json.write(state));
+            });
+        }
+        state.put("strategy", strategy.kind().configName());
+        state.put("world_size", communicator.worldSize());
+        boolean writer = communicator.rank() == 0;
+        if (writer) {
+            checkpoints.begin(step);
+        }
+        communicator.barrier().await();
+        Path dir = checkpoints.temporary(step);
+        strategy.save(dir);
+        if (writer) {
             AtomicFiles.write(dir.resolve(STATE_FILE), Json.write(state));
-        });
+        }
+        communicator.barrier().await();
+        CheckpointStore.Checkpoint saved = writer ? checkpoints.commit(step) : null;
+        communicator.barrier().await();
+        return writer ? saved : new CheckpointStore.Checkpoint(checkpoints.root().resolve("step-" + step), step, Map.of());
+    }
+
+    /** The strategy the steps run on. */
+    public Strategy strategy() {
+        return strategy;
     }
 
     private void appendMetrics(StepMetrics m) throws IOException {
@@ -292,7 +399,7 @@ public final class Trainer implements AutoCloseable {
 
     @Override
     public void close() {
-        grads.close();
+        strategy.close();
         objective.close();
     }
 

@@ -11,6 +11,9 @@ import ai.janus.data.Validator;
 import ai.janus.data.batch.EpochSampler;
 import ai.janus.data.batch.Packing;
 import ai.janus.data.tokenizer.SentencePieceTokenizer;
+import ai.janus.dist.Communicator;
+import ai.janus.dist.Communicators;
+import ai.janus.dist.Rendezvous;
 import ai.janus.io.AtomicFiles;
 import ai.janus.io.InvalidFileException;
 import ai.janus.model.HfCheckpoint;
@@ -30,10 +33,12 @@ import ai.janus.optim.AdamW8bit;
 import ai.janus.optim.AdamWConfig;
 import ai.janus.optim.Bf16Mode;
 import ai.janus.optim.LrSchedule;
-import ai.janus.optim.Optimizer;
 import ai.janus.tensor.DType;
 import ai.janus.train.checkpoint.CheckpointStore;
 import ai.janus.train.config.RunConfig;
+import ai.janus.train.dist.OptimizerFactory;
+import ai.janus.train.dist.Strategies;
+import ai.janus.train.dist.Strategy;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -43,6 +48,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -59,9 +65,14 @@ public final class TrainingRun {
     /** The four kinds of run. */
     public enum Stage { SFT, DPO, ORPO, RM }
 
-    /** What an objective is built from: the model at its starting weights (a reward model for RM). */
+    /**
+     * What an objective is built from: the model it trains (a reward model for RM; its weights are
+     * the strategy's), the starting weights and a model over them (the DPO reference), and the
+     * communicator of the job's ranks.
+     */
     public record Pieces(RunConfig config, ChatTemplate template, Mistral model, RewardModel rewardModel,
-                         ParameterSet parameters, SentencePieceTokenizer tokenizer, CpuBackend backend, PrintStream log) {}
+                         ParameterSet parameters, Mistral startingModel, SentencePieceTokenizer tokenizer,
+                         CpuBackend backend, PrintStream log, Communicator communicator) {}
 
     private TrainingRun() {}
 
@@ -72,10 +83,37 @@ public final class TrainingRun {
      */
     public static List<Trainer.StepMetrics> run(RunConfig config, String resume, Stage stage, PrintStream log,
                                                 Progress progress) throws IOException {
+        Rendezvous rendezvous = Rendezvous.fromEnvironment();
+        try (Communicator communicator = Communicators.connect(rendezvous,
+                Duration.ofSeconds(config.distTimeoutSeconds()))) {
+            if (communicator.worldSize() > 1) {
+                log.printf("janus: rank %d of %d (%s, local rank %d), %s over %s%n", communicator.rank(),
+                        communicator.worldSize(), rendezvous.launcher(), rendezvous.localRank(),
+                        config.strategy().configName(), communicator.name());
+            }
+            return run(config, resume, stage, log, progress, communicator);
+        }
+    }
+
+    /**
+     * {@link #run(RunConfig, String, Stage, PrintStream, Progress)} as one rank of
+     * {@code communicator}'s job (every rank calls it with the same config). Rank 0 prints, writes
+     * the resolved config, the metrics and the final model; the others only train.
+     */
+    public static List<Trainer.StepMetrics> run(RunConfig config, String resume, Stage stage, PrintStream log,
+                                                Progress progress, Communicator communicator) throws IOException {
+        boolean rankZero = communicator.rank() == 0;
+        if (!rankZero) {
+            log = new PrintStream(java.io.OutputStream.nullOutputStream());
+            progress = Progress.silent();
+        }
         log.println("janus: resolved run config");
         log.print(config.toYaml().replaceAll("(?m)^", "  ").replace("  ---\n", ""));
-        Files.createDirectories(config.outputDir());
-        AtomicFiles.write(config.outputDir().resolve("run_config.yaml"), config.toYaml().getBytes(StandardCharsets.UTF_8));
+        if (rankZero) {
+            Files.createDirectories(config.outputDir());
+            AtomicFiles.write(config.outputDir().resolve("run_config.yaml"),
+                    config.toYaml().getBytes(StandardCharsets.UTF_8));
+        }
         try (SentencePieceTokenizer tokenizer = SentencePieceTokenizer.load(config.tokenizer());
              HfCheckpoint.Loaded base = HfCheckpoint.load(config.baseModel());
              CpuBackend cpu = new CpuBackend()) {
@@ -93,9 +131,27 @@ public final class TrainingRun {
             if (bf16 != null) {
                 params.copyFrom(bf16); // train from the bf16 values the optimizer will hold
             }
-            Mistral model = rm ? null : new Mistral(mc, MistralWeights.of(mc, params), cpu);
-            RewardModel rewardModel = rm ? new RewardModel(mc, params, cpu) : null;
-            Pieces pieces = new Pieces(config, template, model, rewardModel, params, tokenizer, cpu, log);
+            AdamWConfig adam = new AdamWConfig(config.adamBeta1(), config.adamBeta2(), config.adamEpsilon(),
+                    config.weightDecay());
+            OptimizerFactory optimizers = (p, slices) -> switch (config.optimizer()) {
+                case ADAMW -> p.dtype() == DType.BF16 ? new AdamW(p, slices, Bf16Mode.nearestEven(), adam, cpu.parallel())
+                        : new AdamW(p, slices, adam, cpu.parallel());
+                case ADAMW_8BIT -> p.dtype() == DType.BF16
+                        ? new AdamW8bit(p, slices, Bf16Mode.nearestEven(), adam, cpu.parallel())
+                        : new AdamW8bit(p, slices, adam, cpu.parallel());
+            };
+            Trainer.Parameters trainable = rm
+                    ? new Trainer.Parameters(mc, params, bf16, RewardModel::specs,
+                            Map.of("architectures", List.of(RewardModel.ARCHITECTURE)))
+                    : new Trainer.Parameters(mc, params, bf16);
+            Strategy strategy = Strategies.create(config.strategy(), communicator, trainable, optimizers,
+                    (long) (config.bucketSizeMb() * (1 << 20)), cpu);
+            ParameterSet weights = strategy.parameters();
+            Mistral model = rm ? null : new Mistral(mc, MistralWeights.of(mc, weights), cpu, strategy.hooks());
+            RewardModel rewardModel = rm ? new RewardModel(mc, weights, cpu, strategy.hooks()) : null;
+            Mistral startingModel = rm ? null : new Mistral(mc, MistralWeights.of(mc, params), cpu);
+            Pieces pieces = new Pieces(config, template, model, rewardModel, params, startingModel, tokenizer, cpu, log,
+                    communicator);
             List<PairExample> heldOut = new ArrayList<>();
             Objective objective;
             try {
@@ -108,13 +164,21 @@ public final class TrainingRun {
                             config.rmMargin(), config.gradientCheckpointing());
                 };
             } catch (DataFailure | UncheckedIOException e) {
+                strategy.close();
                 if (rm) {
                     params.close();
                 }
                 throw (IOException) e.getCause();
             }
+            if (config.strategy().zeroStage() > 0) {
+                // ZeRO copied the starting weights into its shards (and the DPO reference is computed): free them
+                base.parameters().close();
+                if (rm) {
+                    params.close();
+                }
+            }
             long perEpoch = Math.max(1, ceilDiv(objective.size(), (long) config.microBatchSize()
-                    * config.gradientAccumulationSteps()));
+                    * config.gradientAccumulationSteps() * communicator.worldSize()));
             long total = config.maxSteps() != RunConfig.UNSET ? config.maxSteps() : perEpoch * config.numEpochs();
             long warmup = config.warmupSteps() != RunConfig.UNSET ? config.warmupSteps()
                     : config.warmupRatio() >= 0 ? LrSchedule.warmupFromRatio(config.warmupRatio(), total) : 0;
@@ -125,14 +189,6 @@ public final class TrainingRun {
             };
             long saveSteps = config.saveSteps() != RunConfig.UNSET ? config.saveSteps()
                     : config.savesPerEpoch() > 0 ? Math.max(1, perEpoch / config.savesPerEpoch()) : 0;
-            AdamWConfig adam = new AdamWConfig(config.adamBeta1(), config.adamBeta2(), config.adamEpsilon(),
-                    config.weightDecay());
-            Optimizer optimizer = switch (config.optimizer()) {
-                case ADAMW -> bf16 != null ? new AdamW(bf16, Bf16Mode.nearestEven(), adam, cpu.parallel())
-                        : new AdamW(params, adam, cpu.parallel());
-                case ADAMW_8BIT -> bf16 != null ? new AdamW8bit(bf16, Bf16Mode.nearestEven(), adam, cpu.parallel())
-                        : new AdamW8bit(params, adam, cpu.parallel());
-            };
             Map<String, String> provenance = new LinkedHashMap<>();
             provenance.put("tokenizer", tokenizer.fingerprint());
             provenance.put("template", ChatTemplate.NAME);
@@ -143,12 +199,7 @@ public final class TrainingRun {
             Trainer.Settings settings = new Trainer.Settings(config.microBatchSize(),
                     config.gradientAccumulationSteps(), total, config.maxGradNorm(), config.seed(), saveSteps,
                     config.saveTotalLimit(), config.outputDir());
-            Trainer.Parameters trainable = rm
-                    ? new Trainer.Parameters(mc, params, bf16, RewardModel::specs,
-                            Map.of("architectures", List.of(RewardModel.ARCHITECTURE)))
-                    : new Trainer.Parameters(mc, params, bf16);
-            try (Trainer trainer = new Trainer(settings, trainable, optimizer, schedule, objective, cpu, cpu.parallel(),
-                    provenance, progress)) {
+            try (Trainer trainer = new Trainer(settings, strategy, schedule, objective, provenance, progress)) {
                 if (resume != null) {
                     CheckpointStore.Checkpoint from = resume.equals("latest")
                             ? trainer.checkpoints().latest().orElseThrow(() -> new InvalidFileException(
@@ -158,26 +209,22 @@ public final class TrainingRun {
                     log.printf("janus: resumed from %s (step %d)%n", from.directory(), from.step());
                 }
                 List<Trainer.StepMetrics> history = trainer.train();
-                Path finalDir = config.outputDir().resolve("final");
-                ParameterSet stored = bf16 != null ? bf16 : params;
-                if (rm) {
-                    // mean and std of the rewards on held-out pairs are stored with the model (best-of-N normalises with them)
-                    List<PairExample> evaluation = heldOut.isEmpty() ? ((PairObjective) objective).pairs : heldOut;
-                    RewardEvaluation eval = RewardEvaluation.of(rewardModel, evaluation, config.microBatchSize());
-                    log.printf("janus: reward model accuracy %.3f on %d %s pairs; reward mean %.4f, std %.4f%n",
-                            eval.accuracy(), eval.pairs(), heldOut.isEmpty() ? "training (val_set_size is 0)" : "held-out",
-                            eval.normalization().mean(), eval.normalization().std());
-                    RewardModel.save(finalDir, mc, stored, eval.normalization(), stored.dtype());
-                    java.nio.file.Files.copy(config.tokenizer(), finalDir.resolve("tokenizer.model"),
-                            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-                } else {
-                    ModelExport.export(finalDir, mc, stored, stored.dtype(), config.tokenizer());
+                ParameterSet whole = strategy.gatherForExport(); // the whole model on rank 0 (sharded: gathered)
+                if (rankZero) {
+                    try {
+                        // with ZeRO-3 the trained model's own weights are shards: evaluate the gathered ones
+                        RewardModel evaluated = !rm || !strategy.ownsExport() ? rewardModel
+                                : new RewardModel(mc, whole, cpu);
+                        export(config, mc, whole, evaluated, rm ? evaluation(objective, heldOut) : null,
+                                !heldOut.isEmpty(), log);
+                    } finally {
+                        if (strategy.ownsExport()) {
+                            whole.close();
+                        }
+                    }
                 }
-                log.printf("janus: final model written to %s; metrics in %s%n", finalDir.toAbsolutePath(),
-                        config.outputDir().resolve(Trainer.METRICS_FILE).toAbsolutePath());
                 return history;
             } finally {
-                optimizer.close();
                 if (bf16 != null) {
                     bf16.close();
                 }
@@ -186,6 +233,34 @@ public final class TrainingRun {
                 }
             }
         }
+    }
+
+    /**
+     * Writes output_dir/final: the HF model, or for a reward model OpenRLHF's layout with the
+     * mean and std of its rewards on {@code evaluation} (measured with {@code rewardModel}).
+     */
+    private static void export(RunConfig config, MistralConfig mc, ParameterSet stored, RewardModel rewardModel,
+                               List<PairExample> evaluation, boolean heldOut, PrintStream log) throws IOException {
+        Path finalDir = config.outputDir().resolve("final");
+        if (evaluation != null) {
+            // mean and std of the rewards on held-out pairs are stored with the model (best-of-N normalises with them)
+            RewardEvaluation eval = RewardEvaluation.of(rewardModel, evaluation, config.microBatchSize());
+            log.printf("janus: reward model accuracy %.3f on %d %s pairs; reward mean %.4f, std %.4f%n",
+                    eval.accuracy(), eval.pairs(), heldOut ? "held-out" : "training (val_set_size is 0)",
+                    eval.normalization().mean(), eval.normalization().std());
+            RewardModel.save(finalDir, mc, stored, eval.normalization(), stored.dtype());
+            java.nio.file.Files.copy(config.tokenizer(), finalDir.resolve("tokenizer.model"),
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } else {
+            ModelExport.export(finalDir, mc, stored, stored.dtype(), config.tokenizer());
+        }
+        log.printf("janus: final model written to %s; metrics in %s%n", finalDir.toAbsolutePath(),
+                config.outputDir().resolve(Trainer.METRICS_FILE).toAbsolutePath());
+    }
+
+    /** The pairs a reward model is evaluated on: the held-out ones, or its training pairs when none were held out. */
+    private static List<PairExample> evaluation(Objective objective, List<PairExample> heldOut) {
+        return heldOut.isEmpty() ? ((PairObjective) objective).pairs : heldOut;
     }
 
     /** The SFT objective over every sft dataset of the config, packed into rows when sample_packing is on. */
@@ -217,14 +292,21 @@ public final class TrainingRun {
         RunConfig c = p.config();
         ValidationRules rules = ValidationRules.defaults(c.sequenceLen());
         try {
-            ReferenceKey key = new ReferenceKey(ModelFingerprint.of(p.model().config(), p.parameters()),
+            ReferenceKey key = new ReferenceKey(ModelFingerprint.of(p.startingModel().config(), p.parameters()),
                     p.tokenizer().fingerprint(), ChatTemplate.NAME, rules.maxTokens(), ReferenceKey.rowPolicy(rules),
                     dataFingerprint(c));
             Path cache = c.outputDir().resolve("reference_logprobs.json");
+            // rank 0 computes and writes the cache; the other ranks read it once it is there
+            if (p.communicator().rank() != 0) {
+                p.communicator().barrier().await();
+            }
             ReferenceLogProbs reference = ReferenceLogProbs.loadOrCompute(cache, key, pairs, () -> {
                 p.log().printf("janus: computing reference log-probs of %d pairs (cached in %s)%n", pairs.size(), cache);
-                return ReferenceLogProbs.compute(p.model(), pairs, c.microBatchSize(), key);
+                return ReferenceLogProbs.compute(p.startingModel(), pairs, c.microBatchSize(), key);
             });
+            if (p.communicator().rank() == 0) {
+                p.communicator().barrier().await();
+            }
             return new DpoObjective(p.model(), pairs, reference, new DpoLoss(c.dpoBeta(), c.dpoLabelSmoothing()),
                     c.gradientCheckpointing());
         } catch (IOException e) {

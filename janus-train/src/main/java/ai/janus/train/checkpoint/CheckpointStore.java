@@ -76,11 +76,34 @@ public final class CheckpointStore {
 
     /** Saves checkpoint {@code step} atomically and returns it; older ones beyond keepLast are removed. */
     public Checkpoint save(long step, Contents contents) throws IOException {
+        contents.writeInto(begin(step));
+        return commit(step);
+    }
+
+    /**
+     * The first half of {@link #save}, for a checkpoint several processes write (one per rank):
+     * a fresh, empty {@code step-N.tmp/} for their files. One process calls it, then all write.
+     */
+    public Path begin(long step) throws IOException {
         Files.createDirectories(root);
-        Path finalDir = root.resolve("step-" + step), tmp = root.resolve("step-" + step + ".tmp");
+        Path tmp = temporary(step);
         deleteTree(tmp);
         Files.createDirectories(tmp);
-        contents.writeInto(tmp);
+        return tmp;
+    }
+
+    /** Where {@link #begin} put checkpoint {@code step}'s files while it is being written. */
+    public Path temporary(long step) {
+        return root.resolve("step-" + step + ".tmp");
+    }
+
+    /**
+     * The second half of {@link #save}, once every file is in {@link #temporary}(step): the
+     * manifest over all of them (written last), the rename, {@code latest}, the rotation. One
+     * process calls it, after all have written; until then the checkpoint does not exist.
+     */
+    public Checkpoint commit(long step) throws IOException {
+        Path finalDir = root.resolve("step-" + step), tmp = temporary(step);
         Map<String, Object> files = new LinkedHashMap<>();
         List<Path> written;
         try (Stream<Path> list = Files.list(tmp)) {

@@ -1,6 +1,7 @@
 package ai.janus.train.cli;
 
 import ai.janus.backend.cpu.CpuBackend;
+import ai.janus.dist.DistributedException;
 import ai.janus.io.InvalidFileException;
 import ai.janus.kernels.CudaProbe;
 import ai.janus.model.HfCheckpoint;
@@ -87,7 +88,7 @@ public final class Janus {
         } catch (UsageException e) {
             err.println("janus " + args[0] + ": " + e.getMessage());
             return 2;
-        } catch (IOException | IllegalStateException | IllegalArgumentException e) {
+        } catch (IOException | IllegalStateException | IllegalArgumentException | DistributedException e) {
             err.println("janus: " + e.getMessage());
             return 1;
         }

@@ -1,6 +1,7 @@
 package ai.janus.train.config;
 
 import ai.janus.io.InvalidFileException;
+import ai.janus.train.dist.StrategyKind;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -43,7 +44,12 @@ import java.util.Set;
  * seed: 42                             output_dir: runs/sft (required)
  * saves_per_epoch: 1 | save_steps: N   save_total_limit: 0 (0 keeps all)
  * dpo_beta: 0.1  dpo_label_smoothing: 0.0  orpo_alpha: 0.1  rm_margin: 0.0  val_set_size: 0.0
+ * strategy: local                      # local | ddp | zero1 | zero2 | zero3 (several processes: README)
+ * bucket_size_mb: 25                   dist_timeout_seconds: 600
  * </pre>
+ *
+ * With several ranks, micro_batch_size and gradient_accumulation_steps are per rank: a step
+ * trains on micro_batch_size × gradient_accumulation_steps × world size samples.
  */
 public record RunConfig(
         Path baseModel,
@@ -76,7 +82,10 @@ public record RunConfig(
         double dpoLabelSmoothing,
         double orpoAlpha,
         double rmMargin,
-        double valSetSize) {
+        double valSetSize,
+        StrategyKind strategy,
+        double bucketSizeMb,
+        long distTimeoutSeconds) {
 
     /** A data file and the row format it holds. */
     public record Dataset(Path path, String type) {}
@@ -94,7 +103,7 @@ public record RunConfig(
             "lr_scheduler", "learning_rate", "warmup_steps", "warmup_ratio", "weight_decay", "max_grad_norm",
             "adam_beta1", "adam_beta2", "adam_epsilon", "bf16", "gradient_checkpointing", "seed", "output_dir",
             "saves_per_epoch", "save_steps", "save_total_limit", "dpo_beta", "dpo_label_smoothing", "orpo_alpha",
-            "rm_margin", "val_set_size");
+            "rm_margin", "val_set_size", "strategy", "bucket_size_mb", "dist_timeout_seconds");
     private static final YAMLMapper YAML = new YAMLMapper();
 
     /** Reads and validates {@code file}; relative paths in it are resolved against the working directory. */
@@ -210,7 +219,20 @@ public record RunConfig(
                     number("dpo_label_smoothing", 0, 0, true),
                     number("orpo_alpha", 0.1, 0, true),
                     number("rm_margin", 0, Double.NEGATIVE_INFINITY, true),
-                    number("val_set_size", 0, 0, true));
+                    number("val_set_size", 0, 0, true),
+                    strategy(),
+                    number("bucket_size_mb", 25, 0, false),
+                    integer("dist_timeout_seconds", 600, 1));
+        }
+
+        private StrategyKind strategy() throws InvalidFileException {
+            String name = text("strategy", "local").toLowerCase(Locale.ROOT);
+            for (StrategyKind k : StrategyKind.values()) {
+                if (k.configName().equals(name)) {
+                    return k;
+                }
+            }
+            throw error("strategy", "strategy must be local, ddp, zero1, zero2 or zero3, found '" + name + "'");
         }
 
         private boolean present(String key) {
@@ -358,6 +380,9 @@ public record RunConfig(
         m.put("orpo_alpha", orpoAlpha);
         m.put("rm_margin", rmMargin);
         m.put("val_set_size", valSetSize);
+        m.put("strategy", strategy.configName());
+        m.put("bucket_size_mb", bucketSizeMb);
+        m.put("dist_timeout_seconds", distTimeoutSeconds);
         try {
             return YAML.writeValueAsString(m);
         } catch (JsonProcessingException e) {

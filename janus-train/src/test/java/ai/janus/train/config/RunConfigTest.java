@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.janus.io.InvalidFileException;
+import ai.janus.train.dist.StrategyKind;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
@@ -65,5 +66,18 @@ class RunConfigTest {
         assertTrue(refused(MINIMAL.replace("type: sft", "type: chat")).contains("type must be one of"));
         assertTrue(refused("- just\n- a list\n").contains("a YAML mapping"));
         assertTrue(refused("base_model: [unclosed\n").contains("invalid YAML"));
+    }
+
+    @Test
+    void scaleOutKeys() throws InvalidFileException {
+        RunConfig c = RunConfig.parse(FILE, MINIMAL);
+        assertEquals(StrategyKind.LOCAL, c.strategy());
+        assertEquals(25.0, c.bucketSizeMb());
+        assertEquals(600, c.distTimeoutSeconds());
+        RunConfig z = RunConfig.parse(FILE, MINIMAL + "strategy: zero2\nbucket_size_mb: 0.5\ndist_timeout_seconds: 30\n");
+        assertEquals(StrategyKind.ZERO2, z.strategy());
+        assertEquals(z, RunConfig.parse(FILE, z.toYaml()));
+        assertTrue(refused(MINIMAL + "strategy: fsdp\n").contains("line 7: strategy must be local, ddp, zero1, zero2 or zero3"));
+        assertTrue(refused(MINIMAL + "dist_timeout_seconds: 0\n").contains("'dist_timeout_seconds' must be an integer >= 1"));
     }
 }

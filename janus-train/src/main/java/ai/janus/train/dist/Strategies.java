@@ -1,0 +1,24 @@
+package ai.janus.train.dist;
+
+import ai.janus.backend.cpu.CpuBackend;
+import ai.janus.dist.Communicator;
+import ai.janus.train.Trainer;
+
+/** The strategy a run config names, over a communicator. */
+public final class Strategies {
+    private Strategies() {}
+
+    /**
+     * Builds {@code kind}'s strategy on this rank (every rank calls it together: strategies
+     * communicate while they are built). DataParallel trains {@code parameters} in place; ZeRO
+     * copies them into its own layout.
+     */
+    public static Strategy create(StrategyKind kind, Communicator communicator, Trainer.Parameters parameters,
+                                  OptimizerFactory optimizers, long bucketBytes, CpuBackend cpu) {
+        return switch (kind) {
+            case LOCAL, DDP -> new DataParallel(kind, communicator, parameters, optimizers, bucketBytes, cpu,
+                    cpu.parallel());
+            case ZERO1, ZERO2, ZERO3 -> new Zero(kind, communicator, parameters, optimizers, cpu, cpu.parallel());
+        };
+    }
+}
