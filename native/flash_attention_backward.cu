@@ -55,7 +55,7 @@ __device__ __forceinline__ void dkdv(float* dk, float* dv, const __nv_bfloat16* 
                                      const float* delta, const int* cuQ, const int* cuK, int h, int kvh, int d,
                                      int causal, int window, float scale) {
     constexpr int BN = FA_BLOCK_N, BM = FA_DKDV_BLOCK_M, QT = BM / 8, DT = DMAX / 8;
-    extern __shared__ uint4 smemRaw[];
+    JANUS_DYNAMIC_SMEM(smemRaw);
     __nv_bfloat16* sK = reinterpret_cast<__nv_bfloat16*>(smemRaw);
     __nv_bfloat16* sV = sK + BN * FA_SMEM_STRIDE;
     __nv_bfloat16* sQ = sV + BN * FA_SMEM_STRIDE;
@@ -184,7 +184,7 @@ __device__ __forceinline__ void dq(float* dq, const __nv_bfloat16* q, const __nv
                                    const float* delta, const int* cuQ, const int* cuK, int h, int kvh, int d,
                                    int causal, int window, float scale) {
     constexpr int BM = FA_BLOCK_M, BN = FA_BLOCK_N, NT = BN / 8, DT = DMAX / 8;
-    extern __shared__ uint4 smemRaw[];
+    JANUS_DYNAMIC_SMEM(smemRaw);
     __nv_bfloat16* sQ = reinterpret_cast<__nv_bfloat16*>(smemRaw);
     __nv_bfloat16* sdO = sQ + BM * FA_SMEM_STRIDE;
     __nv_bfloat16* sK = sdO + BM * FA_SMEM_STRIDE;

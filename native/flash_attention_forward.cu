@@ -31,7 +31,7 @@ __device__ __forceinline__ void forward(float* out, float* lse, const __nv_bfloa
                                         const __nv_bfloat16* v, const int* cuQ, const int* cuK, int h, int kvh,
                                         int d, int causal, int window, float scale) {
     constexpr int BM = FA_BLOCK_M, BN = FA_BLOCK_N, NT = BN / 8, DT = DMAX / 8;
-    extern __shared__ uint4 smemRaw[];
+    JANUS_DYNAMIC_SMEM(smemRaw);
     __nv_bfloat16* sQ = reinterpret_cast<__nv_bfloat16*>(smemRaw);
     __nv_bfloat16* sK = sQ + BM * FA_SMEM_STRIDE;
     __nv_bfloat16* sV = sK + BN * FA_SMEM_STRIDE;

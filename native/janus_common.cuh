@@ -10,7 +10,12 @@
 // bit-identical to the CPU. Reductions use a fixed order (deterministic, but not the CPU's).
 #pragma once
 
+#ifdef JANUS_EMULATION
+// Host threads stand in for a CTA (native/test/): threadIdx, barriers, shuffles, mma, ldmatrix.
+#include "test/emulator.h"
+#else
 #include <cuda_bf16.h>
+#endif
 #include <stdint.h>
 
 // ------------------------------------------------------------------------------------ constants
@@ -124,11 +129,17 @@ static __device__ __forceinline__ float janus_sigmoid(float x) {
 
 // ------------------------------------------------------------ tensor-core fragments (sm_80 PTX)
 
+// The dynamic shared memory of a kernel (size set at launch; FA_*_SMEM_BYTES), 16-byte aligned.
+#ifndef JANUS_EMULATION
+#define JANUS_DYNAMIC_SMEM(name) extern __shared__ uint4 name[]
+#endif
+
 // D (16x8 f32) += A (16x16 bf16, row-major) · B (16x8 bf16, "col": k-major pairs), PTX ISA
 // "mma.sync.aligned.m16n8k16". With g = lane/4 and t = lane%4 (low half of a register = lower index):
 //   A: a0 = (g, 2t..2t+1)  a1 = (g+8, 2t..2t+1)  a2 = (g, 2t+8..2t+9)  a3 = (g+8, 2t+8..2t+9)
 //   B: b0 = (k 2t..2t+1, n g)  b1 = (k 2t+8..2t+9, n g)
 //   C: c0,c1 = (g, 2t..2t+1)  c2,c3 = (g+8, 2t..2t+1)
+#ifndef JANUS_EMULATION
 static __device__ __forceinline__ void janus_mma_bf16(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
     asm volatile(
         "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
@@ -146,6 +157,7 @@ static __device__ __forceinline__ void janus_ldmatrix_x4_trans(uint32_t r[4], co
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                  : "r"(addr));
 }
+#endif
 
 static __device__ __forceinline__ uint32_t janus_ld32(const __nv_bfloat16* p) {
     return *reinterpret_cast<const uint32_t*>(p);
