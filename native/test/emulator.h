@@ -31,6 +31,7 @@
 #define __shared__ static
 using std::max;
 using std::min;
+using std::isfinite;
 
 struct EmuDim {
     unsigned x = 0, y = 0, z = 0;
