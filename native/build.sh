@@ -33,9 +33,18 @@ for dir in "${CUDA_HOME:-}" /usr/local/cuda; do
   fi
 done
 if [[ -z "$nvcc" ]]; then
-  echo "error: nvcc not found (looked at \$NVCC, PATH, \$CUDA_HOME/bin, /usr/local/cuda/bin)." >&2
-  echo "       Install the CUDA toolkit (12.8+), or build without the kernels: -Djanus.skipNative=true" >&2
-  exit 1
+  # A user who trains on CPUs needs only a JDK, so a machine without the CUDA toolkit builds janus
+  # without the kernels (the CUDA backend then says so); CI sets JANUS_REQUIRE_NATIVE=1 so that a
+  # missing compiler there is an error, never a silently kernel-less build.
+  where='looked at $NVCC, PATH, $CUDA_HOME/bin, /usr/local/cuda/bin'
+  if [[ "${JANUS_REQUIRE_NATIVE:-0}" == 1 ]]; then
+    echo "error: nvcc not found ($where) and JANUS_REQUIRE_NATIVE=1." >&2
+    echo "       Install the CUDA toolkit (12.8+), or build without the kernels: -Djanus.skipNative=true" >&2
+    exit 1
+  fi
+  echo "warning: nvcc not found ($where): building without the CUDA kernels; the CUDA backend will be unavailable" >&2
+  rm -f "$out"
+  exit 0
 fi
 
 unity="$work/janus_kernels_all.cu"
