@@ -1,5 +1,6 @@
 package ai.janus.train;
 
+import ai.janus.backend.Backend;
 import ai.janus.backend.cpu.CpuBackend;
 import ai.janus.data.ChatTemplate;
 import ai.janus.data.DataException;
@@ -13,6 +14,7 @@ import ai.janus.data.batch.Packing;
 import ai.janus.data.tokenizer.SentencePieceTokenizer;
 import ai.janus.io.AtomicFiles;
 import ai.janus.io.InvalidFileException;
+import ai.janus.kernels.CudaBackend;
 import ai.janus.model.HfCheckpoint;
 import ai.janus.model.Mistral;
 import ai.janus.model.MistralConfig;
@@ -76,9 +78,14 @@ public final class TrainingRun {
         log.print(config.toYaml().replaceAll("(?m)^", "  ").replace("  ---\n", ""));
         Files.createDirectories(config.outputDir());
         AtomicFiles.write(config.outputDir().resolve("run_config.yaml"), config.toYaml().getBytes(StandardCharsets.UTF_8));
-        try (SentencePieceTokenizer tokenizer = SentencePieceTokenizer.load(config.tokenizer());
+        // the CUDA backend opens first: its allocator must be in place before the model's tensors are allocated
+        try (CudaBackend cuda = config.backend() == RunConfig.BackendKind.CUDA ? CudaBackend.open() : null;
+             SentencePieceTokenizer tokenizer = SentencePieceTokenizer.load(config.tokenizer());
              HfCheckpoint.Loaded base = HfCheckpoint.load(config.baseModel());
              CpuBackend cpu = new CpuBackend()) {
+            // the model's ops run on `compute`; the optimizers and clipping stay on the CPU's pool (over managed
+            // memory when cuda is on), which is correct but migrates pages: the GPU optimizer is not wired in yet
+            Backend compute = cuda != null ? cuda : cpu;
             MistralConfig mc = base.config();
             if (mc.vocabSize() != tokenizer.vocabSize()) {
                 throw new InvalidFileException(config.baseModel().resolve(HfCheckpoint.CONFIG_FILE), "vocab_size "
@@ -93,8 +100,8 @@ public final class TrainingRun {
             if (bf16 != null) {
                 params.copyFrom(bf16); // train from the bf16 values the optimizer will hold
             }
-            Mistral model = rm ? null : new Mistral(mc, MistralWeights.of(mc, params), cpu);
-            RewardModel rewardModel = rm ? new RewardModel(mc, params, cpu) : null;
+            Mistral model = rm ? null : new Mistral(mc, MistralWeights.of(mc, params), compute);
+            RewardModel rewardModel = rm ? new RewardModel(mc, params, compute) : null;
             Pieces pieces = new Pieces(config, template, model, rewardModel, params, tokenizer, cpu, log);
             List<PairExample> heldOut = new ArrayList<>();
             Objective objective;
@@ -139,7 +146,7 @@ public final class TrainingRun {
             provenance.put("data", dataFingerprint(config));
             provenance.put("sequence_len", Integer.toString(config.sequenceLen()));
             log.printf("janus: %s on %d samples, %d steps (%d per epoch), %s, %s%n", objective.name(), objective.size(),
-                    total, perEpoch, config.optimizer().name().toLowerCase(), cpu.name());
+                    total, perEpoch, config.optimizer().name().toLowerCase(), compute.name());
             Trainer.Settings settings = new Trainer.Settings(config.microBatchSize(),
                     config.gradientAccumulationSteps(), total, config.maxGradNorm(), config.seed(), saveSteps,
                     config.saveTotalLimit(), config.outputDir());
@@ -147,7 +154,7 @@ public final class TrainingRun {
                     ? new Trainer.Parameters(mc, params, bf16, RewardModel::specs,
                             Map.of("architectures", List.of(RewardModel.ARCHITECTURE)))
                     : new Trainer.Parameters(mc, params, bf16);
-            try (Trainer trainer = new Trainer(settings, trainable, optimizer, schedule, objective, cpu, cpu.parallel(),
+            try (Trainer trainer = new Trainer(settings, trainable, optimizer, schedule, objective, compute, cpu.parallel(),
                     provenance, progress)) {
                 if (resume != null) {
                     CheckpointStore.Checkpoint from = resume.equals("latest")

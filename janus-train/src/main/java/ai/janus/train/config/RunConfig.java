@@ -43,6 +43,7 @@ import java.util.Set;
  * seed: 42                             output_dir: runs/sft (required)
  * saves_per_epoch: 1 | save_steps: N   save_total_limit: 0 (0 keeps all)
  * dpo_beta: 0.1  dpo_label_smoothing: 0.0  orpo_alpha: 0.1  rm_margin: 0.0  val_set_size: 0.0
+ * backend: cpu                         # cpu | cuda (the GPU of janus-kernels; refused with the reason if absent)
  * </pre>
  */
 public record RunConfig(
@@ -76,7 +77,8 @@ public record RunConfig(
         double dpoLabelSmoothing,
         double orpoAlpha,
         double rmMargin,
-        double valSetSize) {
+        double valSetSize,
+        BackendKind backend) {
 
     /** A data file and the row format it holds. */
     public record Dataset(Path path, String type) {}
@@ -84,6 +86,9 @@ public record RunConfig(
     public enum Optimizer { ADAMW, ADAMW_8BIT }
 
     public enum Scheduler { COSINE, LINEAR, CONSTANT }
+
+    /** Where the model's ops run: the CPU backend, or the CUDA backend on GPU 0. */
+    public enum BackendKind { CPU, CUDA }
 
     /** -1 in {@link #maxSteps}, {@link #warmupSteps}, {@link #saveSteps} and -1.0 in {@link #warmupRatio}: not set. */
     public static final long UNSET = -1;
@@ -94,7 +99,7 @@ public record RunConfig(
             "lr_scheduler", "learning_rate", "warmup_steps", "warmup_ratio", "weight_decay", "max_grad_norm",
             "adam_beta1", "adam_beta2", "adam_epsilon", "bf16", "gradient_checkpointing", "seed", "output_dir",
             "saves_per_epoch", "save_steps", "save_total_limit", "dpo_beta", "dpo_label_smoothing", "orpo_alpha",
-            "rm_margin", "val_set_size");
+            "rm_margin", "val_set_size", "backend");
     private static final YAMLMapper YAML = new YAMLMapper();
 
     /** Reads and validates {@code file}; relative paths in it are resolved against the working directory. */
@@ -210,7 +215,8 @@ public record RunConfig(
                     number("dpo_label_smoothing", 0, 0, true),
                     number("orpo_alpha", 0.1, 0, true),
                     number("rm_margin", 0, Double.NEGATIVE_INFINITY, true),
-                    number("val_set_size", 0, 0, true));
+                    number("val_set_size", 0, 0, true),
+                    backendKind());
         }
 
         private boolean present(String key) {
@@ -274,6 +280,15 @@ public record RunConfig(
                 case "adamw", "adamw_torch" -> Optimizer.ADAMW;
                 case "adamw_8bit", "adamw_bnb_8bit" -> Optimizer.ADAMW_8BIT;
                 default -> throw error("optimizer", "optimizer must be adamw or adamw_8bit, found '" + name + "'");
+            };
+        }
+
+        private BackendKind backendKind() throws InvalidFileException {
+            String name = text("backend", "cpu").toLowerCase(Locale.ROOT);
+            return switch (name) {
+                case "cpu" -> BackendKind.CPU;
+                case "cuda" -> BackendKind.CUDA;
+                default -> throw error("backend", "backend must be cpu or cuda, found '" + name + "'");
             };
         }
 
@@ -358,6 +373,7 @@ public record RunConfig(
         m.put("orpo_alpha", orpoAlpha);
         m.put("rm_margin", rmMargin);
         m.put("val_set_size", valSetSize);
+        m.put("backend", backend.name().toLowerCase(Locale.ROOT));
         try {
             return YAML.writeValueAsString(m);
         } catch (JsonProcessingException e) {

@@ -66,4 +66,13 @@ class RunConfigTest {
         assertTrue(refused("- just\n- a list\n").contains("a YAML mapping"));
         assertTrue(refused("base_model: [unclosed\n").contains("invalid YAML"));
     }
+
+    @Test
+    void backendIsCpuByDefaultAndCudaOnRequest() throws InvalidFileException {
+        assertEquals(RunConfig.BackendKind.CPU, RunConfig.parse(FILE, MINIMAL).backend());
+        RunConfig c = RunConfig.parse(FILE, MINIMAL + "backend: cuda\n");
+        assertEquals(RunConfig.BackendKind.CUDA, c.backend());
+        assertEquals(c, RunConfig.parse(FILE, c.toYaml()));
+        assertTrue(refused(MINIMAL + "backend: tpu\n").contains("backend must be cpu or cuda, found 'tpu'"));
+    }
 }
