@@ -21,6 +21,8 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.bytedeco.cuda.global.cublas;
+import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.Pointer;
 
 /**
@@ -82,6 +84,12 @@ public final class CudaBackend implements Backend {
         if (!probe.available()) {
             return Optional.of(probe.detail());
         }
+        try {
+            Loader.load(cublas.class);
+        } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
+            return Optional.of(("cannot load cuBLASLt (" + e.getMessage() + "); is libcublasLt.so.13 of CUDA 13 on "
+                    + "LD_LIBRARY_PATH?").replaceAll("\\s+", " "));
+        }
         if (!CudaKernels.resourcePresent()) {
             return Optional.of("kernel resource missing: " + CudaKernels.RESOURCE + " is not in this build "
                     + "(janus-kernels built with -Djanus.skipNative=true or without nvcc)");
@@ -107,7 +115,13 @@ public final class CudaBackend implements Backend {
         if (why.isPresent()) {
             throw new IllegalStateException("CUDA backend unavailable: " + why.get());
         }
-        CudaDevice device = CudaDevice.get(ordinal);
+        CudaDevice device;
+        try {
+            device = CudaDevice.get(ordinal);
+        } catch (CudaException | UnsatisfiedLinkError e) {
+            throw new IllegalStateException("CUDA backend could not start on device " + ordinal + ": "
+                    + e.getMessage(), e);
+        }
         synchronized (device) {
             return new CudaBackend(device, logitsChunkFloats);
         }

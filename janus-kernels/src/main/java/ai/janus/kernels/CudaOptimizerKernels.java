@@ -29,11 +29,12 @@ import org.bytedeco.javacpp.FloatPointer;
  * layouts of the CPU optimizers (m, v F32 like the parameter; 8-bit codes U8 like the parameter,
  * scales F32 [ceil(n/2048)]), so they can be moved between the two.
  */
-public final class CudaOptimizerKernels {
+public final class CudaOptimizerKernels implements AutoCloseable {
     private final CudaBackend backend;
     private final long qmapSigned;
     private final long qmapUnsigned;
     private final long partials;
+    private boolean closed;
 
     /** Kernels on {@code backend}'s device; uploads the two quantization maps once. */
     public CudaOptimizerKernels(CudaBackend backend) {
@@ -142,6 +143,9 @@ public final class CudaOptimizerKernels {
         if (x.dtype() != DType.F32) {
             throw new IllegalArgumentException("x: expected an F32 tensor, got " + x);
         }
+        if (x.numel() == 0) {
+            return 0;
+        }
         return backend.run(op -> {
             accumulateSquares(op.in(x), x.numel(), false);
             return readTotal();
@@ -223,6 +227,22 @@ public final class CudaOptimizerKernels {
         }
         if (step < 1) {
             throw new IllegalArgumentException("step counts from 1, got " + step);
+        }
+    }
+
+    /** Returns the quantization maps and the partial-sum cells to the allocator. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            ManagedMemory memory = backend.device().memory();
+            synchronized (backend.device()) {
+                backend.device().enter();
+                backend.device().sync();
+                memory.release(qmapSigned);
+                memory.release(qmapUnsigned);
+                memory.release(partials);
+            }
         }
     }
 }

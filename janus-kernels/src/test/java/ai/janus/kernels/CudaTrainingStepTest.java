@@ -70,10 +70,12 @@ class CudaTrainingStepTest {
             }
             AdamWConfig adam = AdamWConfig.janus().withWeightDecay(0.01);
             if (gpuOptimizer) {
-                CudaOptimizerKernels k = new CudaOptimizerKernels((CudaBackend) backend);
-                for (ParameterSet.Spec s : params.specs()) {
-                    try (Tensor m = Tensor.allocate(DType.F32, s.shape()); Tensor v = Tensor.allocate(DType.F32, s.shape())) {
-                        k.adamwStep(params.get(s.name()), grads.get(s.name()), m, v, adam, LR, 1);
+                try (CudaOptimizerKernels k = new CudaOptimizerKernels((CudaBackend) backend)) {
+                    for (ParameterSet.Spec s : params.specs()) {
+                        try (Tensor m = Tensor.allocate(DType.F32, s.shape());
+                             Tensor v = Tensor.allocate(DType.F32, s.shape())) {
+                            k.adamwStep(params.get(s.name()), grads.get(s.name()), m, v, adam, LR, 1);
+                        }
                     }
                 }
             } else {
