@@ -560,6 +560,7 @@ public final class CudaBackend implements Backend {
         synchronized (device) {
             try (Op op = new Op()) {
                 if (s.maxSeqQ() > 0) {
+                    aligned8("out", op.out(out));
                     long qb = toBf16(Role.Q, op.in(q), q.numel());
                     long kb = toBf16(Role.K, op.in(k), k.numel());
                     long vb = toBf16(Role.V, op.in(v), v.numel());
@@ -585,7 +586,7 @@ public final class CudaBackend implements Backend {
         f32("dv", dv, s.nk(), s.kvHeads(), s.d());
         synchronized (device) {
             try (Op op = new Op()) {
-                long dqA = op.out(dq), dkA = op.out(dk), dvA = op.out(dv);
+                long dqA = aligned8("dq", op.out(dq)), dkA = aligned8("dk", op.out(dk)), dvA = aligned8("dv", op.out(dv));
                 if (s.maxSeqQ() == 0 || s.maxSeqK() == 0) {
                     // no query sees a key: every gradient is 0
                     memset(dqA, dq.byteSize());
@@ -750,6 +751,15 @@ public final class CudaBackend implements Backend {
         long in(Tensor t);
 
         long out(Tensor t);
+    }
+
+    /** The attention kernels store fp32 outputs two at a time (KERNELS.md, "Changes" 4): 8-byte alignment. */
+    private static long aligned8(String name, long address) {
+        if ((address & 7) != 0) {
+            throw new IllegalArgumentException(name + ": the CUDA attention needs an 8-byte aligned output, got a view "
+                    + "at address 0x" + Long.toHexString(address));
+        }
+        return address;
     }
 
     private static int toInt(String name, long value) {
