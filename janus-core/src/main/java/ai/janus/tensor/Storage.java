@@ -12,6 +12,14 @@ import org.bytedeco.javacpp.Pointer;
  * A block of off-heap host memory: either allocated here (calloc, zeroed) or borrowed from a
  * direct {@link ByteBuffer}, typically a memory-mapped region of a safetensors file.
  *
+ * <p>Where allocated storage comes from is pluggable: an {@link Allocator} hands out zeroed
+ * blocks and takes them back. The default, {@link #HOST}, is calloc/free. A GPU backend installs
+ * its own with {@link #useAllocator} (janus-kernels' CUDA backend: a caching allocator over
+ * managed memory, so that every tensor is addressable by kernels and readable by Java), and every
+ * tensor the model, the parameter sets and the optimizers allocate from then on lives there.
+ * Each storage remembers the allocator that made it and returns its block to that one, so
+ * switching allocators never frees a block with the wrong function.
+ *
  * <p>Lifetime: allocated storage is freed by {@link #close()}, or by a {@link Cleaner} when the
  * storage becomes unreachable without being closed, so a forgotten close leaks nothing. Borrowed
  * storage keeps its buffer reachable; a mapped region is unmapped by the JDK once the buffer is
@@ -19,7 +27,48 @@ import org.bytedeco.javacpp.Pointer;
  * before close must not be used after it (they would read freed memory).
  */
 public final class Storage implements AutoCloseable {
+    /**
+     * A source of off-heap blocks. Implementations must be thread-safe: {@link #free} may run on
+     * the cleaner thread while another thread allocates.
+     */
+    public interface Allocator {
+        /**
+         * A block of at least {@code byteSize} (&gt;= 1) bytes, every one 0, addressable from Java
+         * (a host virtual address). Throws {@link OutOfMemoryError} when none can be had.
+         */
+        Pointer allocate(long byteSize);
+
+        /** Returns a block from {@link #allocate} of that size; called exactly once per block. */
+        void free(Pointer memory, long byteSize);
+
+        /** A short name for logs ("host", "cuda-managed"). */
+        String name();
+    }
+
+    /** The default allocator: {@code calloc} and {@code free}. */
+    public static final Allocator HOST = new Allocator() {
+        @Override
+        public Pointer allocate(long byteSize) {
+            Pointer memory = Pointer.calloc(byteSize, 1);
+            if (memory == null || memory.isNull()) {
+                throw new OutOfMemoryError("cannot allocate " + byteSize + " bytes of off-heap memory");
+            }
+            return memory;
+        }
+
+        @Override
+        public void free(Pointer memory, long byteSize) {
+            Pointer.free(memory);
+        }
+
+        @Override
+        public String name() {
+            return "host";
+        }
+    };
+
     private static final Cleaner CLEANER = Cleaner.create();
+    private static volatile Allocator allocator = HOST;
     /** Bytes of allocated (not borrowed) storage alive now, and the most alive at once since the last reset. */
     private static final java.util.concurrent.atomic.AtomicLong LIVE = new java.util.concurrent.atomic.AtomicLong();
     private static final java.util.concurrent.atomic.AtomicLong PEAK = new java.util.concurrent.atomic.AtomicLong();
@@ -30,25 +79,45 @@ public final class Storage implements AutoCloseable {
     private final Cleaner.Cleanable freeOnce;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private Storage(Pointer base, long byteSize, ByteBuffer borrowed, boolean owned) {
+    private Storage(Pointer base, long byteSize, ByteBuffer borrowed, Allocator owner) {
         this.base = base;
         this.byteSize = byteSize;
         this.borrowed = borrowed;
-        if (owned) {
+        if (owner != null) {
             PEAK.accumulateAndGet(LIVE.addAndGet(byteSize), Math::max);
-            this.freeOnce = CLEANER.register(this, freer(base, byteSize));
+            this.freeOnce = CLEANER.register(this, freer(owner, base, Math.max(1, byteSize), byteSize));
         } else {
             this.freeOnce = null;
         }
     }
 
     /** The cleanup action: built in a static context so that it cannot reach the storage object. */
-    private static Runnable freer(Pointer memory, long byteSize) {
+    private static Runnable freer(Allocator owner, Pointer memory, long blockSize, long byteSize) {
         Pointer copy = new Pointer(memory);
         return () -> {
-            Pointer.free(copy);
+            owner.free(copy, blockSize);
             LIVE.addAndGet(-byteSize);
         };
+    }
+
+    /**
+     * Makes {@code next} the allocator of every later {@link #allocate} and returns the one it
+     * replaces (restore it when done). Storage allocated before keeps its own allocator.
+     */
+    public static Allocator useAllocator(Allocator next) {
+        if (next == null) {
+            throw new IllegalArgumentException("allocator must not be null (Storage.HOST is the default)");
+        }
+        synchronized (Storage.class) {
+            Allocator previous = allocator;
+            allocator = next;
+            return previous;
+        }
+    }
+
+    /** The allocator {@link #allocate} uses now. */
+    public static Allocator allocator() {
+        return allocator;
     }
 
     /** Bytes of off-heap memory janus has allocated and not yet freed (mapped files not counted). */
@@ -66,16 +135,17 @@ public final class Storage implements AutoCloseable {
         PEAK.set(LIVE.get());
     }
 
-    /** Allocates {@code byteSize} zeroed bytes. */
+    /** Allocates {@code byteSize} zeroed bytes from the current {@link #allocator()}. */
     public static Storage allocate(long byteSize) {
         if (byteSize < 0) {
             throw new IllegalArgumentException("storage size must be >= 0, got " + byteSize);
         }
-        Pointer memory = Pointer.calloc(Math.max(1, byteSize), 1);
+        Allocator from = allocator;
+        Pointer memory = from.allocate(Math.max(1, byteSize));
         if (memory == null || memory.isNull()) {
-            throw new OutOfMemoryError("cannot allocate " + byteSize + " bytes of off-heap memory");
+            throw new OutOfMemoryError(from.name() + " allocator returned no memory for " + byteSize + " bytes");
         }
-        return new Storage(memory, byteSize, null, true);
+        return new Storage(memory, byteSize, null, from);
     }
 
     /** Borrows a direct buffer (for example a mapped file region); the buffer stays reachable. */
@@ -84,7 +154,7 @@ public final class Storage implements AutoCloseable {
             throw new IllegalArgumentException("storage can only wrap a direct ByteBuffer");
         }
         ByteBuffer whole = direct.duplicate().clear();
-        return new Storage(new BytePointer(whole), whole.capacity(), whole, false);
+        return new Storage(new BytePointer(whole), whole.capacity(), whole, null);
     }
 
     public long byteSize() {
@@ -141,6 +211,11 @@ public final class Storage implements AutoCloseable {
             throw new IndexOutOfBoundsException("bytes [" + offset + ", " + (offset + length)
                     + ") outside storage of " + byteSize + " bytes");
         }
+    }
+
+    /** True for borrowed storage ({@link #wrap}): its memory did not come from an allocator. */
+    public boolean isBorrowed() {
+        return borrowed != null;
     }
 
     /** Frees allocated memory now; a no-op for borrowed buffers. Idempotent. */

@@ -1,5 +1,6 @@
 package ai.janus.train;
 
+import ai.janus.backend.Backend;
 import ai.janus.backend.cpu.CpuBackend;
 import ai.janus.data.ChatTemplate;
 import ai.janus.data.DataException;
@@ -16,6 +17,7 @@ import ai.janus.dist.Communicators;
 import ai.janus.dist.Rendezvous;
 import ai.janus.io.AtomicFiles;
 import ai.janus.io.InvalidFileException;
+import ai.janus.kernels.CudaBackend;
 import ai.janus.model.HfCheckpoint;
 import ai.janus.model.Mistral;
 import ai.janus.model.MistralConfig;
@@ -114,9 +116,14 @@ public final class TrainingRun {
             AtomicFiles.write(config.outputDir().resolve("run_config.yaml"),
                     config.toYaml().getBytes(StandardCharsets.UTF_8));
         }
-        try (SentencePieceTokenizer tokenizer = SentencePieceTokenizer.load(config.tokenizer());
+        // the CUDA backend opens first: its allocator must be in place before the model's tensors are allocated
+        try (CudaBackend cuda = config.backend() == RunConfig.BackendKind.CUDA ? CudaBackend.open() : null;
+             SentencePieceTokenizer tokenizer = SentencePieceTokenizer.load(config.tokenizer());
              HfCheckpoint.Loaded base = HfCheckpoint.load(config.baseModel());
              CpuBackend cpu = new CpuBackend()) {
+            // the model's ops run on `compute`; the optimizers and clipping stay on the CPU's pool (over managed
+            // memory when cuda is on), which is correct but migrates pages: the GPU optimizer is not wired in yet
+            Backend compute = cuda != null ? cuda : cpu;
             MistralConfig mc = base.config();
             if (mc.vocabSize() != tokenizer.vocabSize()) {
                 throw new InvalidFileException(config.baseModel().resolve(HfCheckpoint.CONFIG_FILE), "vocab_size "
@@ -147,9 +154,9 @@ public final class TrainingRun {
             Strategy strategy = Strategies.create(config.strategy(), communicator, trainable, optimizers,
                     (long) (config.bucketSizeMb() * (1 << 20)), cpu);
             ParameterSet weights = strategy.parameters();
-            Mistral model = rm ? null : new Mistral(mc, MistralWeights.of(mc, weights), cpu, strategy.hooks());
-            RewardModel rewardModel = rm ? new RewardModel(mc, weights, cpu, strategy.hooks()) : null;
-            Mistral startingModel = rm ? null : new Mistral(mc, MistralWeights.of(mc, params), cpu);
+            Mistral model = rm ? null : new Mistral(mc, MistralWeights.of(mc, weights), compute, strategy.hooks());
+            RewardModel rewardModel = rm ? new RewardModel(mc, weights, compute, strategy.hooks()) : null;
+            Mistral startingModel = rm ? null : new Mistral(mc, MistralWeights.of(mc, params), compute);
             Pieces pieces = new Pieces(config, template, model, rewardModel, params, startingModel, tokenizer, cpu, log,
                     communicator);
             List<PairExample> heldOut = new ArrayList<>();
@@ -195,7 +202,7 @@ public final class TrainingRun {
             provenance.put("data", dataFingerprint(config));
             provenance.put("sequence_len", Integer.toString(config.sequenceLen()));
             log.printf("janus: %s on %d samples, %d steps (%d per epoch), %s, %s%n", objective.name(), objective.size(),
-                    total, perEpoch, config.optimizer().name().toLowerCase(), cpu.name());
+                    total, perEpoch, config.optimizer().name().toLowerCase(), compute.name());
             Trainer.Settings settings = new Trainer.Settings(config.microBatchSize(),
                     config.gradientAccumulationSteps(), total, config.maxGradNorm(), config.seed(), saveSteps,
                     config.saveTotalLimit(), config.outputDir());

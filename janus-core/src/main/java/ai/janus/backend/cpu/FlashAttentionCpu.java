@@ -1,7 +1,6 @@
 package ai.janus.backend.cpu;
 
 import static ai.janus.backend.ShapeCheck.f32;
-import static ai.janus.backend.ShapeCheck.require;
 
 import ai.janus.backend.AttentionSpec;
 import ai.janus.tensor.DType;
@@ -296,17 +295,7 @@ final class FlashAttentionCpu {
 
     /** Reads and checks cu_seqlens: starts at 0, never decreases, ends at {@code rows}. */
     static int[] offsets(String name, Tensor cu, long rows) {
-        require(name, cu, DType.I32, -1);
-        int[] c = cu.toIntArray();
-        if (c.length < 2 || c[0] != 0 || c[c.length - 1] != rows) {
-            throw new IllegalArgumentException(name + " must start at 0 and end at " + rows + " rows");
-        }
-        for (int s = 1; s < c.length; s++) {
-            if (c[s] < c[s - 1]) {
-                throw new IllegalArgumentException(name + " decreases at index " + s + ": " + c[s - 1] + " > " + c[s]);
-            }
-        }
-        return c;
+        return ai.janus.backend.ShapeCheck.cuSeqlens(name, cu, rows);
     }
 
     /** [lo, hi] of the keys each of {@code rows} query rows from {@code i0} may see (see class comment). */

@@ -46,6 +46,7 @@ import java.util.Set;
  * dpo_beta: 0.1  dpo_label_smoothing: 0.0  orpo_alpha: 0.1  rm_margin: 0.0  val_set_size: 0.0
  * strategy: local                      # local | ddp | zero1 | zero2 | zero3 (several processes: README)
  * bucket_size_mb: 25                   dist_timeout_seconds: 600
+ * backend: cpu                         # cpu | cuda (the GPU of janus-kernels; refused with the reason if absent)
  * </pre>
  *
  * With several ranks, micro_batch_size and gradient_accumulation_steps are per rank: a step
@@ -85,7 +86,8 @@ public record RunConfig(
         double valSetSize,
         StrategyKind strategy,
         double bucketSizeMb,
-        long distTimeoutSeconds) {
+        long distTimeoutSeconds,
+        BackendKind backend) {
 
     /** A data file and the row format it holds. */
     public record Dataset(Path path, String type) {}
@@ -93,6 +95,9 @@ public record RunConfig(
     public enum Optimizer { ADAMW, ADAMW_8BIT }
 
     public enum Scheduler { COSINE, LINEAR, CONSTANT }
+
+    /** Where the model's ops run: the CPU backend, or the CUDA backend on GPU 0. */
+    public enum BackendKind { CPU, CUDA }
 
     /** -1 in {@link #maxSteps}, {@link #warmupSteps}, {@link #saveSteps} and -1.0 in {@link #warmupRatio}: not set. */
     public static final long UNSET = -1;
@@ -103,7 +108,8 @@ public record RunConfig(
             "lr_scheduler", "learning_rate", "warmup_steps", "warmup_ratio", "weight_decay", "max_grad_norm",
             "adam_beta1", "adam_beta2", "adam_epsilon", "bf16", "gradient_checkpointing", "seed", "output_dir",
             "saves_per_epoch", "save_steps", "save_total_limit", "dpo_beta", "dpo_label_smoothing", "orpo_alpha",
-            "rm_margin", "val_set_size", "strategy", "bucket_size_mb", "dist_timeout_seconds");
+            "rm_margin", "val_set_size", "strategy", "bucket_size_mb", "dist_timeout_seconds",
+            "backend");
     private static final YAMLMapper YAML = new YAMLMapper();
 
     /** Reads and validates {@code file}; relative paths in it are resolved against the working directory. */
@@ -222,7 +228,8 @@ public record RunConfig(
                     number("val_set_size", 0, 0, true),
                     strategy(),
                     number("bucket_size_mb", 25, 0, false),
-                    integer("dist_timeout_seconds", 600, 1));
+                    integer("dist_timeout_seconds", 600, 1),
+                    backendKind());
         }
 
         private StrategyKind strategy() throws InvalidFileException {
@@ -296,6 +303,15 @@ public record RunConfig(
                 case "adamw", "adamw_torch" -> Optimizer.ADAMW;
                 case "adamw_8bit", "adamw_bnb_8bit" -> Optimizer.ADAMW_8BIT;
                 default -> throw error("optimizer", "optimizer must be adamw or adamw_8bit, found '" + name + "'");
+            };
+        }
+
+        private BackendKind backendKind() throws InvalidFileException {
+            String name = text("backend", "cpu").toLowerCase(Locale.ROOT);
+            return switch (name) {
+                case "cpu" -> BackendKind.CPU;
+                case "cuda" -> BackendKind.CUDA;
+                default -> throw error("backend", "backend must be cpu or cuda, found '" + name + "'");
             };
         }
 
@@ -383,6 +399,7 @@ public record RunConfig(
         m.put("strategy", strategy.configName());
         m.put("bucket_size_mb", bucketSizeMb);
         m.put("dist_timeout_seconds", distTimeoutSeconds);
+        m.put("backend", backend.name().toLowerCase(Locale.ROOT));
         try {
             return YAML.writeValueAsString(m);
         } catch (JsonProcessingException e) {

@@ -80,4 +80,13 @@ class RunConfigTest {
         assertTrue(refused(MINIMAL + "strategy: fsdp\n").contains("line 7: strategy must be local, ddp, zero1, zero2 or zero3"));
         assertTrue(refused(MINIMAL + "dist_timeout_seconds: 0\n").contains("'dist_timeout_seconds' must be an integer >= 1"));
     }
+
+    @Test
+    void backendIsCpuByDefaultAndCudaOnRequest() throws InvalidFileException {
+        assertEquals(RunConfig.BackendKind.CPU, RunConfig.parse(FILE, MINIMAL).backend());
+        RunConfig c = RunConfig.parse(FILE, MINIMAL + "backend: cuda\n");
+        assertEquals(RunConfig.BackendKind.CUDA, c.backend());
+        assertEquals(c, RunConfig.parse(FILE, c.toYaml()));
+        assertTrue(refused(MINIMAL + "backend: tpu\n").contains("backend must be cpu or cuda, found 'tpu'"));
+    }
 }
