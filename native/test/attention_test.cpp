@@ -21,9 +21,10 @@ struct Case {
 
 float bf16Round(float x) { return __bfloat162float(__float2bfloat16_rn(x)); }
 
+// One summary line per case: each output's max |err| relative to its largest reference magnitude.
 struct Result {
     double worst = 0;
-    std::string what;
+    std::string line, failed;
     void check(const char* name, const std::vector<float>& got, const std::vector<double>& want, double tol) {
         double scale = 1e-3, err = 0;
         for (double w : want) scale = std::max(scale, std::fabs(w));
@@ -32,8 +33,10 @@ struct Result {
             err = std::max(err, e);
         }
         double rel = err / scale;
-        std::printf("    %-5s max|err| %.3e  (%.2e of max|ref| %.3e)%s\n", name, err, rel, scale, rel > tol ? "  FAIL" : "");
-        if (rel > tol) worst = 1;
+        char buf[64];
+        std::snprintf(buf, sizeof buf, " %s %.1e", name, rel);
+        line += buf;
+        if (!(rel <= tol)) worst = 1, failed += std::string(" ") + name;
     }
 };
 
@@ -138,8 +141,6 @@ bool run(const Case& c, std::mt19937& rng) {
                                                     scale);
               });
 
-    std::printf("%s (S=%d nq=%d nk=%d H=%d KV=%d D=%d causal=%d window=%d)\n", c.name.c_str(), S, nq, nk, h, kvh, d,
-                c.causal, c.window);
     Result r;
     // LSE: −inf must match exactly, finite values within 1e-3 absolute (fp32 online softmax)
     int lseBad = 0;
@@ -147,12 +148,26 @@ bool run(const Case& c, std::mt19937& rng) {
         bool wantInf = std::isinf(rLse[i]);
         if (wantInf ? !(std::isinf(lse[i]) && lse[i] < 0) : !(std::fabs(lse[i] - rLse[i]) < 1e-3)) lseBad++;
     }
-    std::printf("    lse   %d of %zu rows off%s\n", lseBad, lse.size(), lseBad ? "  FAIL" : "");
-    if (lseBad) r.worst = 1;
+    if (lseBad) r.worst = 1, r.failed += " lse";
+    // delta = rowsum(dO ⊙ O) of the kernel's own fp32 out, in double; error relative to Σ|dO·O| of the row
+    double deltaErr = 0;
+    for (size_t row = 0; row < delta.size(); row++) {
+        double sum = 0, mag = 1e-30;
+        for (int e = 0; e < d; e++) {
+            double t = (double)dO[row * d + e] * out[row * d + e];
+            sum += t, mag += std::fabs(t);
+        }
+        deltaErr = std::max(deltaErr, std::isfinite(delta[row]) ? std::fabs(delta[row] - sum) / mag : 1e30);
+    }
+    if (!(deltaErr <= 1e-6)) r.worst = 1, r.failed += " delta";
     r.check("out", out, rOut, 2e-2);
     r.check("dq", dq, rDq, 2e-2);
     r.check("dk", dk, rDk, 2e-2);
     r.check("dv", dv, rDv, 2e-2);
+    char head[160];
+    std::snprintf(head, sizeof head, "attention %-34s S=%d nq=%d nk=%d H=%d/%d D=%d:", c.name.c_str(), S, nq, nk, h, kvh, d);
+    std::printf("%s lse %d/%zu off, delta %.1e,%s of max|ref| (tol 2e-2)%s%s\n", head, lseBad, lse.size(), deltaErr,
+                r.line.c_str(), r.worst ? "  FAIL:" : "", r.failed.c_str());
     return r.worst == 0;
 }
 

@@ -35,12 +35,13 @@ public final class AdamW implements Optimizer {
 
     /**
      * One step's coefficients, as float where the kernel uses them: {@code decay = 1 − lr·wd},
-     * {@code negStepSize = −lr/(1 − β1^t)}, {@code sqrtBiasCorrection2 = sqrt(1 − β2^t)}.
+     * {@code negStepSize = −lr/(1 − β1^t)}, {@code sqrtBiasCorrection2 = sqrt(1 − β2^t)}. Public for the
+     * {@link StepKernels} implementations, which take them as they are.
      */
-    record Coefficients(float decay, float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2,
+    public record Coefficients(float decay, float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2,
                         float sqrtBiasCorrection2, float eps, float negStepSize) {
         /** libtorch's arithmetic: doubles throughout, each coefficient cast to float at its op. */
-        static Coefficients of(AdamWConfig c, double lr, long step) {
+        public static Coefficients of(AdamWConfig c, double lr, long step) {
             double biasCorrection1 = 1 - Math.pow(c.beta1(), step);
             double biasCorrection2 = 1 - Math.pow(c.beta2(), step);
             return new Coefficients((float) (1 - lr * c.weightDecay()), (float) c.beta1(), (float) (1 - c.beta1()),
@@ -51,6 +52,9 @@ public final class AdamW implements Optimizer {
 
     private final ParameterStore store;
     private final AdamWConfig config;
+    /** fp32 parameters: where each tensor's update runs. */
+    private final StepKernels kernels;
+    /** bf16 parameters: the pool of the rounding path (null with caller's kernels, which are fp32 only). */
     private final Parallel parallel;
     private final List<Chunk> chunks;
     private ParameterSet m;
@@ -59,7 +63,8 @@ public final class AdamW implements Optimizer {
 
     /** AdamW over fp32 parameters. */
     public AdamW(ParameterSet parameters, AdamWConfig config, Parallel parallel) {
-        this(ParameterStore.fp32(parameters, ParameterSlice.whole(parameters.specs())), config, parallel);
+        this(ParameterStore.fp32(parameters, ParameterSlice.whole(parameters.specs())), config,
+                StepKernels.cpu(parallel), parallel);
     }
 
     /**
@@ -67,21 +72,31 @@ public final class AdamW implements Optimizer {
      * of the model (see {@link ParameterSlice}); each element is updated as the whole model's would be.
      */
     public AdamW(ParameterSet parameters, List<ParameterSlice> slices, AdamWConfig config, Parallel parallel) {
-        this(ParameterStore.fp32(parameters, slices), config, parallel);
+        this(ParameterStore.fp32(parameters, slices), config, StepKernels.cpu(parallel), parallel);
+    }
+
+    /**
+     * AdamW over a shard (or {@link ParameterSlice#whole}) of fp32 parameters whose per-tensor
+     * updates run on {@code kernels} (the GPU's, say); everything else is as with a {@link Parallel}.
+     * bf16 parameters are refused: {@code kernels} step fp32 values only.
+     */
+    public AdamW(ParameterSet parameters, List<ParameterSlice> slices, AdamWConfig config, StepKernels kernels) {
+        this(ParameterStore.fp32(parameters, slices), config, kernels, null);
     }
 
     /** AdamW over bf16 parameters, stored as {@code mode} says. */
     public AdamW(ParameterSet parameters, Bf16Mode mode, AdamWConfig config, Parallel parallel) {
-        this(ParameterStore.bf16(parameters, ParameterSlice.whole(parameters.specs()), mode), config, parallel);
+        this(ParameterStore.bf16(parameters, ParameterSlice.whole(parameters.specs()), mode), config,
+                StepKernels.cpu(parallel), parallel);
     }
 
     /** AdamW over a shard of bf16 parameters (see {@link ParameterSlice}), stored as {@code mode} says. */
     public AdamW(ParameterSet parameters, List<ParameterSlice> slices, Bf16Mode mode, AdamWConfig config,
                  Parallel parallel) {
-        this(ParameterStore.bf16(parameters, slices, mode), config, parallel);
+        this(ParameterStore.bf16(parameters, slices, mode), config, StepKernels.cpu(parallel), parallel);
     }
 
-    private AdamW(ParameterStore store, AdamWConfig config, Parallel parallel) {
+    private AdamW(ParameterStore store, AdamWConfig config, StepKernels kernels, Parallel parallel) {
         if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
             store.close();
             throw new IllegalStateException("AdamW needs the Vector API: start the JVM with "
@@ -89,6 +104,7 @@ public final class AdamW implements Optimizer {
         }
         this.store = store;
         this.config = config;
+        this.kernels = kernels;
         this.parallel = parallel;
         this.chunks = store.chunks();
         this.m = ParameterSet.allocate(store.specs());
@@ -101,31 +117,54 @@ public final class AdamW implements Optimizer {
         AdamWConfig.requireLearningRate(lr);
         long t = steps + 1;
         Coefficients k = Coefficients.of(config, lr, t);
-        boolean decays = k.decay() != 1f;
         List<ParameterSet.Spec> specs = store.specs();
-        parallel.forRange(chunks.size(), 1, (from, to) -> {
-            float[] p = new float[Chunk.ELEMENTS], g = new float[Chunk.ELEMENTS];
-            float[] mc = new float[Chunk.ELEMENTS], vc = new float[Chunk.ELEMENTS];
-            for (long i = from; i < to; i++) {
-                Chunk c = chunks.get((int) i);
-                String name = specs.get(c.tensor()).name();
-                int n = c.length();
-                store.read(c, p);
-                OffHeap.get(gradients.get(name), c.start(), g, n);
-                OffHeap.get(m.get(name), c.start(), mc, n);
-                OffHeap.get(v.get(name), c.start(), vc, n);
-                if (decays) {
-                    AdamWKernel.scale(p, n, k.decay());
-                    store.roundAll(p, c, t, ParameterStore.ROUND_DECAY);
-                }
-                AdamWKernel.update(p, g, mc, vc, n, k);
-                store.roundAll(p, c, t, ParameterStore.ROUND_UPDATE);
-                store.write(c, p);
-                OffHeap.put(m.get(name), c.start(), mc, n);
-                OffHeap.put(v.get(name), c.start(), vc, n);
+        if (store.isFp32()) {
+            for (int i = 0; i < specs.size(); i++) {
+                String name = specs.get(i).name();
+                kernels.adamw(store.values(i), gradients.get(name), m.get(name), v.get(name), k);
             }
-        });
+        } else {
+            parallel.forRange(chunks.size(), 1, (from, to) -> {
+                Scratch s = new Scratch();
+                for (long i = from; i < to; i++) {
+                    Chunk c = chunks.get((int) i);
+                    String name = specs.get(c.tensor()).name();
+                    stepChunk(store, c, gradients.get(name), m.get(name), v.get(name), k, t, s);
+                }
+            });
+        }
         steps = t;
+    }
+
+    /** Heap copies of one chunk, one set per thread. */
+    static final class Scratch {
+        final float[] p = new float[Chunk.ELEMENTS];
+        final float[] g = new float[Chunk.ELEMENTS];
+        final float[] m = new float[Chunk.ELEMENTS];
+        final float[] v = new float[Chunk.ELEMENTS];
+    }
+
+    /**
+     * One step of chunk {@code c} of {@code store}'s values, whose gradient and moments are
+     * {@code g}, {@code m}, {@code v} (views of the chunk's tensor): the decay, then the update,
+     * each rounded as the store says (step {@code t} seeds stochastic rounding).
+     */
+    static void stepChunk(ParameterStore store, Chunk c, Tensor g, Tensor m, Tensor v, Coefficients k, long t,
+                          Scratch s) {
+        int n = c.length();
+        store.read(c, s.p);
+        OffHeap.get(g, c.start(), s.g, n);
+        OffHeap.get(m, c.start(), s.m, n);
+        OffHeap.get(v, c.start(), s.v, n);
+        if (k.decay() != 1f) {
+            AdamWKernel.scale(s.p, n, k.decay());
+            store.roundAll(s.p, c, t, ParameterStore.ROUND_DECAY);
+        }
+        AdamWKernel.update(s.p, s.g, s.m, s.v, n, k);
+        store.roundAll(s.p, c, t, ParameterStore.ROUND_UPDATE);
+        store.write(c, s.p);
+        OffHeap.put(m, c.start(), s.m, n);
+        OffHeap.put(v, c.start(), s.v, n);
     }
 
     @Override

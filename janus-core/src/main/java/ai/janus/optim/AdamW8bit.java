@@ -52,11 +52,12 @@ public final class AdamW8bit implements Optimizer {
     /**
      * One step's float32 coefficients (spec: {@code c1 = 1 − β1^t}, {@code c2 = sqrt(1 − β2^t)},
      * {@code stepSize = −lr·c2/c1}); {@code c2eps = c2·eps}; {@code decay = 1 − lr·wd}, applied
-     * only when {@code decays} (wd &gt; 0). β^t is Math.pow on the float β rounded to float.
+     * only when {@code decays} (wd &gt; 0). β^t is Math.pow on the float β rounded to float. Public for
+     * the {@link StepKernels} implementations, which take them as they are.
      */
-    record Coefficients(float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2, float stepSize,
+    public record Coefficients(float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2, float stepSize,
                         float c2eps, float decay, boolean decays) {
-        static Coefficients of(AdamWConfig c, double lr, long step) {
+        public static Coefficients of(AdamWConfig c, double lr, long step) {
             float b1 = (float) c.beta1(), b2 = (float) c.beta2(), eps = (float) c.eps();
             float rate = (float) lr, wd = (float) c.weightDecay();
             float c1 = 1f - (float) Math.pow(b1, step);
@@ -67,7 +68,7 @@ public final class AdamW8bit implements Optimizer {
     }
 
     /** One parameter tensor's moments. */
-    private sealed interface Moments permits Fp32Moments, BlockwiseMoments {
+    sealed interface Moments permits Fp32Moments, BlockwiseMoments {
         /** The state tensors under their file names (NAME.m / NAME.state1 ...), in file order. */
         void putTensors(String name, Map<String, Tensor> into);
 
@@ -77,7 +78,7 @@ public final class AdamW8bit implements Optimizer {
     }
 
     /** m, v: F32 with the parameter's shape. */
-    private record Fp32Moments(Tensor m, Tensor v) implements Moments {
+    record Fp32Moments(Tensor m, Tensor v) implements Moments {
         public void putTensors(String name, Map<String, Tensor> into) {
             into.put(name + ".m", m);
             into.put(name + ".v", v);
@@ -94,7 +95,7 @@ public final class AdamW8bit implements Optimizer {
     }
 
     /** state1, state2: U8 codes with the parameter's shape; absmax1, absmax2: F32 [blocks]. */
-    private record BlockwiseMoments(Tensor state1, Tensor state2, Tensor absmax1, Tensor absmax2) implements Moments {
+    record BlockwiseMoments(Tensor state1, Tensor state2, Tensor absmax1, Tensor absmax2) implements Moments {
         public void putTensors(String name, Map<String, Tensor> into) {
             into.put(name + ".state1", state1);
             into.put(name + ".state2", state2);
@@ -115,7 +116,7 @@ public final class AdamW8bit implements Optimizer {
     }
 
     /** Per-thread heap copies of one chunk. */
-    private static final class Scratch {
+    static final class Scratch {
         final float[] p = new float[Chunk.ELEMENTS];
         final float[] g = new float[Chunk.ELEMENTS];
         final float[] s1 = new float[Chunk.ELEMENTS];
@@ -128,6 +129,9 @@ public final class AdamW8bit implements Optimizer {
 
     private final ParameterStore store;
     private final AdamWConfig config;
+    /** fp32 parameters: where each tensor's update runs. */
+    private final StepKernels kernels;
+    /** bf16 parameters: the pool of the rounding path (null with caller's kernels, which are fp32 only). */
     private final Parallel parallel;
     private final List<Chunk> chunks;
     private List<Moments> moments;
@@ -135,7 +139,8 @@ public final class AdamW8bit implements Optimizer {
 
     /** 8-bit AdamW over fp32 parameters. */
     public AdamW8bit(ParameterSet parameters, AdamWConfig config, Parallel parallel) {
-        this(ParameterStore.fp32(parameters, ParameterSlice.whole(parameters.specs())), config, parallel);
+        this(ParameterStore.fp32(parameters, ParameterSlice.whole(parameters.specs())), config,
+                StepKernels.cpu(parallel), parallel);
     }
 
     /**
@@ -143,23 +148,34 @@ public final class AdamW8bit implements Optimizer {
      * of the model (see {@link ParameterSlice}); each element is updated as the whole model's would be.
      */
     public AdamW8bit(ParameterSet parameters, List<ParameterSlice> slices, AdamWConfig config, Parallel parallel) {
-        this(ParameterStore.fp32(parameters, slices), config, parallel);
+        this(ParameterStore.fp32(parameters, slices), config, StepKernels.cpu(parallel), parallel);
+    }
+
+    /**
+     * 8-bit AdamW over a shard (or {@link ParameterSlice#whole}) of fp32 parameters whose per-tensor
+     * updates run on {@code kernels} (the GPU's, say); everything else is as with a {@link Parallel}.
+     * bf16 parameters are refused: {@code kernels} step fp32 values only.
+     */
+    public AdamW8bit(ParameterSet parameters, List<ParameterSlice> slices, AdamWConfig config, StepKernels kernels) {
+        this(ParameterStore.fp32(parameters, slices), config, kernels, null);
     }
 
     /** 8-bit AdamW over bf16 parameters, stored as {@code mode} says. */
     public AdamW8bit(ParameterSet parameters, Bf16Mode mode, AdamWConfig config, Parallel parallel) {
-        this(ParameterStore.bf16(parameters, ParameterSlice.whole(parameters.specs()), mode), config, parallel);
+        this(ParameterStore.bf16(parameters, ParameterSlice.whole(parameters.specs()), mode), config,
+                StepKernels.cpu(parallel), parallel);
     }
 
     /** 8-bit AdamW over a shard of bf16 parameters (see {@link ParameterSlice}), stored as {@code mode} says. */
     public AdamW8bit(ParameterSet parameters, List<ParameterSlice> slices, Bf16Mode mode, AdamWConfig config,
                  Parallel parallel) {
-        this(ParameterStore.bf16(parameters, slices, mode), config, parallel);
+        this(ParameterStore.bf16(parameters, slices, mode), config, StepKernels.cpu(parallel), parallel);
     }
 
-    private AdamW8bit(ParameterStore store, AdamWConfig config, Parallel parallel) {
+    private AdamW8bit(ParameterStore store, AdamWConfig config, StepKernels kernels, Parallel parallel) {
         this.store = store;
         this.config = config;
+        this.kernels = kernels;
         this.parallel = parallel;
         this.chunks = store.chunks();
         this.moments = allocateMoments(store.specs(), store.slices());
@@ -202,20 +218,40 @@ public final class AdamW8bit implements Optimizer {
         AdamWConfig.requireLearningRate(lr);
         long t = steps + 1;
         Coefficients k = Coefficients.of(config, lr, t);
-        parallel.forRange(chunks.size(), 1, (from, to) -> {
-            Scratch s = new Scratch();
-            for (long i = from; i < to; i++) {
-                stepChunk(chunks.get((int) i), gradients, k, t, s);
+        List<ParameterSet.Spec> specs = store.specs();
+        if (store.isFp32()) {
+            for (int i = 0; i < specs.size(); i++) {
+                Tensor p = store.values(i), g = gradients.get(specs.get(i).name());
+                Moments state = moments.get(i);
+                if (state instanceof BlockwiseMoments b) {
+                    kernels.adamw8bit(p, g, b.state1(), b.state2(), b.absmax1(), b.absmax2(), k);
+                } else if (state instanceof Fp32Moments f) {
+                    kernels.adamw8bitFp32State(p, g, f.m(), f.v(), k);
+                }
             }
-        });
+        } else {
+            parallel.forRange(chunks.size(), 1, (from, to) -> {
+                Scratch s = new Scratch();
+                for (long i = from; i < to; i++) {
+                    Chunk c = chunks.get((int) i);
+                    stepChunk(store, c, gradients.get(specs.get(c.tensor()).name()), moments.get(c.tensor()), k, t, s);
+                }
+            });
+        }
         steps = t;
     }
 
-    private void stepChunk(Chunk c, ParameterSet gradients, Coefficients k, long t, Scratch s) {
+    /**
+     * One step of chunk {@code c} of {@code store}'s values, whose gradient is {@code g} (a view
+     * of the chunk's tensor) and whose tensor's moments are {@code state}: block by block
+     * ({@link #blockUpdate}) or element by element ({@link #fp32StateUpdate}), each weight
+     * rounded as the store says (step {@code t} seeds stochastic rounding).
+     */
+    static void stepChunk(ParameterStore store, Chunk c, Tensor g, Moments state, Coefficients k, long t,
+                          Scratch s) {
         int n = c.length();
         store.read(c, s.p);
-        OffHeap.get(gradients.get(store.specs().get(c.tensor()).name()), c.start(), s.g, n);
-        Moments state = moments.get(c.tensor());
+        OffHeap.get(g, c.start(), s.g, n);
         if (state instanceof BlockwiseMoments b) {
             long firstBlock = c.start() / BLOCK_SIZE;
             int blocks = (int) blocks(n);

@@ -16,6 +16,10 @@ import java.util.List;
  * ({@link #blockSumsOfSquares}). torch sums in float32, so the two agree to float32 rounding.
  * The scaling is a float multiply by the coefficient rounded to
  * float, as torch's {@code g.mul_(clip_coef)}.
+ *
+ * <p>Each method comes in two forms: on a {@link Parallel} pool (this class's definition), or on
+ * {@link StepKernels} (the GPU's, say), which may add the squares in another fixed order (see
+ * {@link StepKernels#sumOfSquares} for the size of the difference) and scale exactly as here.
  */
 public final class GradClip {
     /** Added to the norm before dividing, as torch does. */
@@ -26,6 +30,11 @@ public final class GradClip {
     /** The L2 norm of all gradients together. */
     public static double norm(ParameterSet gradients, Parallel parallel) {
         return Math.sqrt(sumOfSquares(gradients, parallel));
+    }
+
+    /** The L2 norm of all gradients together, their squares summed by {@code kernels}. */
+    public static double norm(ParameterSet gradients, StepKernels kernels) {
+        return Math.sqrt(kernels.sumOfSquares(gradients));
     }
 
     /** Elements per partial sum: the 8-bit optimizer's block, on which every ZeRO shard boundary falls. */
@@ -77,9 +86,14 @@ public final class GradClip {
      * decides (the trainer stops by default).
      */
     public static double clip(ParameterSet gradients, double maxNorm, Parallel parallel) {
+        return clip(gradients, maxNorm, StepKernels.cpu(parallel));
+    }
+
+    /** {@link #clip(ParameterSet, double, Parallel)} with the norm and the scaling on {@code kernels}. */
+    public static double clip(ParameterSet gradients, double maxNorm, StepKernels kernels) {
         requireMaxNorm(maxNorm);
-        double norm = norm(gradients, parallel);
-        scale(gradients, norm, maxNorm, parallel);
+        double norm = norm(gradients, kernels);
+        scale(gradients, norm, maxNorm, kernels);
         return norm;
     }
 
@@ -88,12 +102,21 @@ public final class GradClip {
      * every gradient times {@code min(1, maxNorm / (norm + 1e-6))}; nothing when the norm is not finite.
      */
     public static void scale(ParameterSet gradients, double norm, double maxNorm, Parallel parallel) {
+        scale(gradients, norm, maxNorm, StepKernels.cpu(parallel));
+    }
+
+    /** {@link #scale(ParameterSet, double, double, Parallel)} with the multiply on {@code kernels}. */
+    public static void scale(ParameterSet gradients, double norm, double maxNorm, StepKernels kernels) {
         requireMaxNorm(maxNorm);
         double coef = maxNorm / (norm + EPS);
         if (!Double.isFinite(norm) || coef >= 1) {
             return;
         }
-        float factor = (float) coef;
+        kernels.scale(gradients, (float) coef);
+    }
+
+    /** Every gradient element times {@code factor}, chunk by chunk on {@code parallel}: the CPU kernels' scale. */
+    static void scaleAll(ParameterSet gradients, float factor, Parallel parallel) {
         List<ParameterSet.Spec> specs = gradients.specs();
         List<Chunk> chunks = Chunk.split(specs);
         parallel.forRange(chunks.size(), 1, (from, to) -> {

@@ -63,6 +63,18 @@ final class ParameterStore implements AutoCloseable {
         return new ParameterStore(mode.kind(), 0, specs, slices, values, bf16, master);
     }
 
+    /**
+     * A store over one fp32 tensor (whole, from element 0): what the CPU {@link StepKernels} step
+     * chunk by chunk with the optimizers' own chunk code.
+     */
+    static ParameterStore ofTensor(Tensor p) {
+        if (p.dtype() != ai.janus.tensor.DType.F32) {
+            throw new IllegalArgumentException("p: expected an F32 tensor, got " + p);
+        }
+        List<ParameterSet.Spec> specs = List.of(new ParameterSet.Spec("p", p.shape()));
+        return new ParameterStore(null, 0, specs, ParameterSlice.whole(specs), new Tensor[] {p}, null, null);
+    }
+
     private static void requireDType(ParameterSet parameters, ai.janus.tensor.DType dtype) {
         if (parameters.dtype() != dtype) {
             throw new IllegalArgumentException("expected " + dtype + " parameters, got " + parameters.dtype());
@@ -97,6 +109,16 @@ final class ParameterStore implements AutoCloseable {
     /** The chunks of the optimizer's work, with model-wide element indexes. */
     List<Chunk> chunks() {
         return Chunk.split(specs, slices);
+    }
+
+    /** True for fp32 parameters: the values are the parameters, no rounding (what {@link StepKernels} step). */
+    boolean isFp32() {
+        return bf16 == null;
+    }
+
+    /** The values of tensor {@code i}: what the update reads and writes. */
+    Tensor values(int i) {
+        return values[i];
     }
 
     /** The fp32 master weights, or null when the parameters are their own master. */

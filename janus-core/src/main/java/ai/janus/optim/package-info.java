@@ -16,6 +16,12 @@
  * count. Each algorithm's per-element math lives in one static method (the reference a GPU
  * kernel is tested against): {@code AdamWKernel.update}, {@code AdamW8bit.blockUpdate} and
  * {@code AdamW8bit.fp32StateUpdate}.
+ *
+ * <p>Where that math runs is {@link ai.janus.optim.StepKernels}: the optimizers own their state,
+ * coefficients, step count, bf16 handling and state files, and hand each fp32 parameter tensor to
+ * their kernels once per step ({@code StepKernels.cpu(parallel)} unless given others, such as
+ * janus-kernels' GPU ones); {@code GradClip} takes kernels for its sum of squares and scaling too.
+ * bf16 parameters are always stepped on the CPU, by the optimizers' chunk code with rounding.
  */
 package ai.janus.optim;
 

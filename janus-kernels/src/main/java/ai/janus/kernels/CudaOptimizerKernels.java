@@ -6,30 +6,44 @@ import static ai.janus.kernels.CudaKernels.blocks;
 import ai.janus.backend.ShapeCheck;
 import ai.janus.kernels.CudaKernels.Kernel;
 import ai.janus.model.ParameterSet;
+import ai.janus.optim.AdamW;
 import ai.janus.optim.AdamW8bit;
 import ai.janus.optim.AdamWConfig;
 import ai.janus.optim.GradClip;
 import ai.janus.optim.QuantizationMaps;
+import ai.janus.optim.StepKernels;
 import ai.janus.tensor.DType;
 import ai.janus.tensor.Tensor;
+import java.util.List;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 
 /**
- * The optimizer's element-wise work on the GPU: one AdamW step, one 8-bit AdamW step (and its
- * fp32-state variant for small tensors), the global gradient norm and clipping — the kernels
- * {@code janus_adamw_step}, {@code janus_adamw8bit_step}, {@code janus_adamw8bit_fp32state_step},
+ * The optimizer's element-wise work on the GPU, as {@link StepKernels}: one AdamW step, one 8-bit
+ * AdamW step (and its fp32-state variant for small tensors) of one parameter tensor, and the
+ * gradients' sum of squares and scaling — the kernels {@code janus_adamw_step},
+ * {@code janus_adamw8bit_step}, {@code janus_adamw8bit_fp32state_step},
  * {@code janus_sum_squares_partial} / {@code janus_sum_finalize} and {@code janus_scale}.
  *
- * <p>Each method takes the tensors of one parameter and the step's hyper-parameters and computes
- * the step coefficients on the host exactly as {@link ai.janus.optim.AdamW} and {@link AdamW8bit}
- * do (doubles for AdamW, rounded to float per coefficient as ATen does; float32 for 8-bit AdamW as
- * the spec does), so a GPU step matches the CPU step: bit for bit for the 8-bit step, within the
- * rounding of sqrt and division for AdamW. fp32 parameters only; the state tensors have the
- * layouts of the CPU optimizers (m, v F32 like the parameter; 8-bit codes U8 like the parameter,
- * scales F32 [ceil(n/2048)]), so they can be moved between the two.
+ * <p>Give it to {@link AdamW} or {@link AdamW8bit} ({@code new AdamW(params, slices, config,
+ * kernels)}) and to {@link GradClip#clip(ParameterSet, double, StepKernels)}: the optimizers keep
+ * their state (allocated through {@link ai.janus.tensor.Storage}, hence in managed memory while
+ * the backend is open), coefficients, step count and state files, so a GPU step is the CPU step
+ * moved, bit for bit (KERNELS.md: each kernel repeats the Java ops in order, every op rounded
+ * explicitly), and a state file saved on one side loads on the other. fp32 parameters only.
+ * Each call is one {@link CudaBackend} op: on the device lock, ended by a stream sync.
+ *
+ * <p>The sum of squares is not GradClip's per-2048-block sum: each tensor is one
+ * {@code janus_sum_squares_partial} grid (256 threads × min(ceil(n/4096), 1024) blocks, each
+ * thread adding its grid-stride elements in order, then a fixed shuffle tree) and one
+ * {@code janus_sum_finalize}, and the tensors' totals are added in tensor order. Both are
+ * deterministic and add exact double squares; they differ by at most (d_cpu + d_gpu)·2^-53 of
+ * the sum ({@link StepKernels#sumOfSquares}), with d_cpu = 2048 + the model's block count and
+ * d_gpu ≤ {@link #additionDepth}: about 4·10^-10 relative for a 7B model, 2·10^-10 on the norm.
+ * The clip factor is that norm rounded to float (2^-24 relative), so it can differ in its last
+ * bit in rare steps; the scaling itself is GradClip's float multiply, bit for bit.
  */
-public final class CudaOptimizerKernels implements AutoCloseable {
+public final class CudaOptimizerKernels implements StepKernels, AutoCloseable {
     private final CudaBackend backend;
     private final long qmapSigned;
     private final long qmapUnsigned;
@@ -55,22 +69,27 @@ public final class CudaOptimizerKernels implements AutoCloseable {
 
     /**
      * One {@code torch.optim.AdamW} step (t = {@code step}, from 1) of one fp32 parameter:
-     * {@code p ← p·(1 − lr·wd)}, then m, v and p as {@link ai.janus.optim.AdamW} documents.
+     * {@code p ← p·(1 − lr·wd)}, then m, v and p as {@link AdamW} documents, with
+     * {@link AdamW.Coefficients#of}'s coefficients.
      */
     public void adamwStep(Tensor p, Tensor g, Tensor m, Tensor v, AdamWConfig c, double lr, long step) {
+        requireStep(lr, step);
+        adamw(p, g, m, v, AdamW.Coefficients.of(c, lr, step));
+    }
+
+    /** {@inheritDoc} On the GPU: {@code janus_adamw_step}, ceil(n/256) × 256. */
+    @Override
+    public void adamw(Tensor p, Tensor g, Tensor m, Tensor v, AdamW.Coefficients k) {
         long n = p.numel();
         requireLike("g", g, p, DType.F32);
         requireLike("m", m, p, DType.F32);
         requireLike("v", v, p, DType.F32);
-        requireStep(lr, step);
-        double bc1 = 1 - Math.pow(c.beta1(), step), bc2 = 1 - Math.pow(c.beta2(), step);
         backend.run(op -> {
             if (n > 0) {
                 backend.device().kernels().launch(Kernel.ADAMW_STEP, blocks(n), THREADS, CudaKernels.args()
                         .ptr(op.out(p)).ptr(op.in(g)).ptr(op.out(m)).ptr(op.out(v)).i64(n)
-                        .f32((float) c.beta1()).f32((float) (1 - c.beta1())).f32((float) c.beta2())
-                        .f32((float) (1 - c.beta2())).f32((float) c.eps()).f32((float) Math.sqrt(bc2))
-                        .f32((float) -(lr / bc1)).f32((float) (1 - lr * c.weightDecay())));
+                        .f32(k.beta1()).f32(k.oneMinusBeta1()).f32(k.beta2()).f32(k.oneMinusBeta2()).f32(k.eps())
+                        .f32(k.sqrtBiasCorrection2()).f32(k.negStepSize()).f32(k.decay()));
             }
             return null;
         });
@@ -80,62 +99,70 @@ public final class CudaOptimizerKernels implements AutoCloseable {
      * One 8-bit AdamW step of one fp32 parameter of at least {@link AdamW8bit#MIN_8BIT_NUMEL}
      * elements: codes {@code state1}, {@code state2} (U8, the parameter's shape) and block scales
      * {@code absmax1}, {@code absmax2} (F32 [ceil(n/2048)]) updated in place, as
-     * {@link AdamW8bit} does (spec adamw8bit.md).
+     * {@link AdamW8bit} does (spec adamw8bit.md), with {@link AdamW8bit.Coefficients#of}'s coefficients.
      */
     public void adamw8bitStep(Tensor p, Tensor g, Tensor state1, Tensor state2, Tensor absmax1, Tensor absmax2,
                               AdamWConfig c, double lr, long step) {
-        long n = p.numel();
-        if (!AdamW8bit.isEightBit(n)) {
+        if (!AdamW8bit.isEightBit(p.numel())) {
             throw new IllegalArgumentException("p: 8-bit state needs at least " + AdamW8bit.MIN_8BIT_NUMEL
                     + " elements, got " + p + "; use adamw8bitFp32StateStep");
         }
+        requireStep(lr, step);
+        adamw8bit(p, g, state1, state2, absmax1, absmax2, AdamW8bit.Coefficients.of(c, lr, step));
+    }
+
+    /**
+     * {@inheritDoc} On the GPU: {@code janus_adamw8bit_step}, one 256-thread CTA per block. Any
+     * size: whether a tensor has 8-bit state is the optimizer's choice (by its model tensor's size,
+     * so a ZeRO shard of a large tensor may be small).
+     */
+    @Override
+    public void adamw8bit(Tensor p, Tensor g, Tensor state1, Tensor state2, Tensor absmax1, Tensor absmax2,
+                          AdamW8bit.Coefficients k) {
+        long n = p.numel();
         requireLike("g", g, p, DType.F32);
         requireLike("state1", state1, p, DType.U8);
         requireLike("state2", state2, p, DType.U8);
         ShapeCheck.f32("absmax1", absmax1, AdamW8bit.blocks(n));
         ShapeCheck.f32("absmax2", absmax2, AdamW8bit.blocks(n));
-        requireStep(lr, step);
-        float[] k = coefficients8bit(c, lr, step);
         backend.run(op -> {
-            backend.device().kernels().launch(Kernel.ADAMW8BIT_STEP, AdamW8bit.blocks(n), THREADS, CudaKernels.args()
-                    .ptr(op.out(p)).ptr(op.in(g)).ptr(op.out(state1)).ptr(op.out(state2)).ptr(op.out(absmax1))
-                    .ptr(op.out(absmax2)).ptr(qmapSigned).ptr(qmapUnsigned).i64(n)
-                    .f32(k[0]).f32(k[1]).f32(k[2]).f32(k[3]).f32(k[4]).f32(k[5]).f32(k[6]).i32(k[7] != 0 ? 1 : 0));
+            if (n > 0) {
+                backend.device().kernels().launch(Kernel.ADAMW8BIT_STEP, AdamW8bit.blocks(n), THREADS,
+                        coefficients8bit(CudaKernels.args().ptr(op.out(p)).ptr(op.in(g)).ptr(op.out(state1))
+                                .ptr(op.out(state2)).ptr(op.out(absmax1)).ptr(op.out(absmax2)).ptr(qmapSigned)
+                                .ptr(qmapUnsigned).i64(n), k));
+            }
             return null;
         });
     }
 
     /** The 8-bit optimizer's step of a tensor below {@link AdamW8bit#MIN_8BIT_NUMEL} elements (fp32 m, v). */
     public void adamw8bitFp32StateStep(Tensor p, Tensor g, Tensor m, Tensor v, AdamWConfig c, double lr, long step) {
+        requireStep(lr, step);
+        adamw8bitFp32State(p, g, m, v, AdamW8bit.Coefficients.of(c, lr, step));
+    }
+
+    /** {@inheritDoc} On the GPU: {@code janus_adamw8bit_fp32state_step}, ceil(n/256) × 256. */
+    @Override
+    public void adamw8bitFp32State(Tensor p, Tensor g, Tensor m, Tensor v, AdamW8bit.Coefficients k) {
         long n = p.numel();
         requireLike("g", g, p, DType.F32);
         requireLike("m", m, p, DType.F32);
         requireLike("v", v, p, DType.F32);
-        requireStep(lr, step);
-        float[] k = coefficients8bit(c, lr, step);
         backend.run(op -> {
             if (n > 0) {
                 backend.device().kernels().launch(Kernel.ADAMW8BIT_FP32STATE_STEP, blocks(n), THREADS,
-                        CudaKernels.args().ptr(op.out(p)).ptr(op.in(g)).ptr(op.out(m)).ptr(op.out(v)).i64(n)
-                                .f32(k[0]).f32(k[1]).f32(k[2]).f32(k[3]).f32(k[4]).f32(k[5]).f32(k[6])
-                                .i32(k[7] != 0 ? 1 : 0));
+                        coefficients8bit(CudaKernels.args().ptr(op.out(p)).ptr(op.in(g)).ptr(op.out(m))
+                                .ptr(op.out(v)).i64(n), k));
             }
             return null;
         });
     }
 
-    /**
-     * AdamW8bit.Coefficients.of, in the same float32 arithmetic: {β1, 1−β1, β2, 1−β2, stepSize =
-     * −lr·c2/c1, c2·eps, decay = 1 − lr·wd, decays (1 when wd &gt; 0)} with c1 = 1 − β1^t and
-     * c2 = sqrt(1 − β2^t).
-     */
-    static float[] coefficients8bit(AdamWConfig c, double lr, long step) {
-        float b1 = (float) c.beta1(), b2 = (float) c.beta2(), eps = (float) c.eps();
-        float rate = (float) lr, wd = (float) c.weightDecay();
-        float c1 = 1f - (float) Math.pow(b1, step);
-        float c2 = (float) Math.sqrt(1f - (float) Math.pow(b2, step));
-        float stepSize = -rate * c2 / c1;
-        return new float[] {b1, 1f - b1, b2, 1f - b2, stepSize, c2 * eps, 1f - rate * wd, wd > 0f ? 1f : 0f};
+    /** The trailing arguments of both 8-bit kernels: the coefficients in record order (KERNELS.md). */
+    private static CudaKernels.Args coefficients8bit(CudaKernels.Args args, AdamW8bit.Coefficients k) {
+        return args.f32(k.beta1()).f32(k.oneMinusBeta1()).f32(k.beta2()).f32(k.oneMinusBeta2()).f32(k.stepSize())
+                .f32(k.c2eps()).f32(k.decay()).i32(k.decays() ? 1 : 0);
     }
 
     /** Σ x² of an F32 tensor, in a fixed order (double partial sums), on the GPU. */
@@ -152,19 +179,55 @@ public final class CudaOptimizerKernels implements AutoCloseable {
         });
     }
 
-    /** The global L2 norm of every gradient of the set together, as {@link GradClip#norm} defines it. */
-    public double gradNorm(ParameterSet gradients) {
-        return Math.sqrt(backend.run(op -> {
+    /**
+     * {@inheritDoc} On the GPU, one op: a partial-sum grid and a finalize per tensor, the totals
+     * added in tensor order on the device (see the class comment for how this order differs from
+     * GradClip's blocks).
+     */
+    @Override
+    public double sumOfSquares(ParameterSet gradients) {
+        return backend.run(op -> {
             boolean first = true;
             for (ParameterSet.Spec s : gradients.specs()) {
                 Tensor g = gradients.get(s.name());
+                if (g.dtype() != DType.F32) {
+                    throw new IllegalArgumentException(s.name() + ": expected an F32 gradient, got " + g);
+                }
                 if (g.numel() > 0) {
                     accumulateSquares(op.in(g), g.numel(), !first);
                     first = false;
                 }
             }
             return first ? 0.0 : readTotal();
-        }));
+        });
+    }
+
+    /**
+     * The most additions one square goes through in {@link #sumOfSquares} of tensors of these
+     * sizes: its thread's grid-stride run, the two 32-lane shuffle trees of the partial and of
+     * the finalize (5 each, twice), the finalize's per-thread run over the partials, and the
+     * add of each later tensor's total.
+     */
+    public static long additionDepth(List<ParameterSet.Spec> specs) {
+        long depth = 0;
+        int tensors = 0;
+        for (ParameterSet.Spec s : specs) {
+            long n = s.numel();
+            if (n == 0) {
+                continue;
+            }
+            tensors++;
+            long parts = partsOf(n);
+            long perThread = (n + parts * THREADS - 1) / (parts * THREADS);
+            long finalizePerThread = (parts + THREADS - 1) / THREADS;
+            depth = Math.max(depth, perThread + 10 + finalizePerThread + 10);
+        }
+        return depth + tensors;
+    }
+
+    /** The global L2 norm of every gradient of the set together, as {@link GradClip#norm} defines it (see above). */
+    public double gradNorm(ParameterSet gradients) {
+        return GradClip.norm(gradients, this);
     }
 
     /**
@@ -173,18 +236,18 @@ public final class CudaOptimizerKernels implements AutoCloseable {
      * norm leaves the gradients untouched.
      */
     public double clip(ParameterSet gradients, double maxNorm) {
-        if (!(maxNorm > 0) || Double.isInfinite(maxNorm)) {
-            throw new IllegalArgumentException("max norm must be finite and > 0, got " + maxNorm);
-        }
-        double norm = gradNorm(gradients);
-        double coef = maxNorm / (norm + GradClip.EPS);
-        if (!Double.isFinite(norm) || coef >= 1) {
-            return norm;
-        }
-        float factor = (float) coef;
+        return GradClip.clip(gradients, maxNorm, this);
+    }
+
+    /** {@inheritDoc} On the GPU: {@code janus_scale} per tensor, one op. */
+    @Override
+    public void scale(ParameterSet gradients, float factor) {
         backend.run(op -> {
             for (ParameterSet.Spec s : gradients.specs()) {
                 Tensor g = gradients.get(s.name());
+                if (g.dtype() != DType.F32) {
+                    throw new IllegalArgumentException(s.name() + ": expected an F32 gradient, got " + g);
+                }
                 if (g.numel() > 0) {
                     backend.device().kernels().launch(Kernel.SCALE, blocks(g.numel()), THREADS, CudaKernels.args()
                             .ptr(op.out(g)).i64(g.numel()).f32(factor));
@@ -192,13 +255,16 @@ public final class CudaOptimizerKernels implements AutoCloseable {
             }
             return null;
         });
-        return norm;
+    }
+
+    private static long partsOf(long n) {
+        return Math.min((n + CudaKernels.SUM_SQUARES_ELEMENTS_PER_BLOCK - 1) / CudaKernels.SUM_SQUARES_ELEMENTS_PER_BLOCK,
+                CudaKernels.SUM_SQUARES_MAX_BLOCKS);
     }
 
     /** Queues partial sums of x² and their fixed-order total into the total cell (added when {@code accumulate}). */
     private void accumulateSquares(long x, long n, boolean accumulate) {
-        long parts = Math.min((n + CudaKernels.SUM_SQUARES_ELEMENTS_PER_BLOCK - 1)
-                / CudaKernels.SUM_SQUARES_ELEMENTS_PER_BLOCK, CudaKernels.SUM_SQUARES_MAX_BLOCKS);
+        long parts = partsOf(n);
         long partial = partials + 8;
         CudaKernels k = backend.device().kernels();
         k.launch(Kernel.SUM_SQUARES_PARTIAL, parts, THREADS, CudaKernels.args().ptr(partial).ptr(x).i64(n));

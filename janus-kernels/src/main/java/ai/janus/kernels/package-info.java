@@ -3,7 +3,7 @@
  * over the kernels built from {@code native/} (ABI: {@code native/KERNELS.md}) and cuBLASLt,
  * through the JavaCPP CUDA presets (driver API for modules and launches, cuBLASLt for products);
  * {@link ai.janus.kernels.CudaOptimizerKernels} holds the GPU AdamW, 8-bit AdamW and gradient-norm
- * steps; {@link ai.janus.kernels.CudaProbe} and {@code CudaBackend.unavailableReason()} say why
+ * steps (the optimizers' {@link ai.janus.optim.StepKernels} on the GPU); {@link ai.janus.kernels.CudaProbe} and {@code CudaBackend.unavailableReason()} say why
  * CUDA cannot be used when it cannot (no libcuda.so.1, no device, kernels not built).
  *
  * <p><b>Memory design.</b> Host tensors stay what they are ({@link ai.janus.tensor.Tensor} over

@@ -10,7 +10,8 @@ import org.junit.jupiter.api.BeforeAll;
 
 /**
  * The op contract on the CUDA backend, each output compared with the CPU backend's on the same
- * inputs at the bf16 tolerances of {@link Tol}. Skipped, with the reason, where CUDA is
+ * inputs: bit for bit where native/KERNELS.md says the kernel is bit-identical to the CPU
+ * ({@link Tol#CPU_BITS}, {@link Tol#EXACT}), else at the fp32/bf16 tolerances of {@link Tol}. Skipped, with the reason, where CUDA is
  * unavailable (no driver, no device, or kernels not built).
  *
  * <p>The backend is opened with a logits chunk of 400 floats, so the log-probs case (23 rows,

@@ -18,6 +18,7 @@ import ai.janus.dist.Rendezvous;
 import ai.janus.io.AtomicFiles;
 import ai.janus.io.InvalidFileException;
 import ai.janus.kernels.CudaBackend;
+import ai.janus.kernels.CudaOptimizerKernels;
 import ai.janus.model.HfCheckpoint;
 import ai.janus.model.Mistral;
 import ai.janus.model.MistralConfig;
@@ -35,6 +36,7 @@ import ai.janus.optim.AdamW8bit;
 import ai.janus.optim.AdamWConfig;
 import ai.janus.optim.Bf16Mode;
 import ai.janus.optim.LrSchedule;
+import ai.janus.optim.StepKernels;
 import ai.janus.tensor.DType;
 import ai.janus.train.checkpoint.CheckpointStore;
 import ai.janus.train.config.RunConfig;
@@ -105,6 +107,15 @@ public final class TrainingRun {
     public static List<Trainer.StepMetrics> run(RunConfig config, String resume, Stage stage, PrintStream log,
                                                 Progress progress, Communicator communicator) throws IOException {
         boolean rankZero = communicator.rank() == 0;
+        // With CUDA on one process (local, or ddp on one rank) the optimizer step and the gradient clipping run on
+        // the GPU; with several ranks or ZeRO they stay on the CPU pool over managed memory (correct, pages migrate:
+        // the ranks' norm adds GradClip's per-block sums, which the GPU does not reproduce)
+        boolean gpuSteps = config.backend() == RunConfig.BackendKind.CUDA && communicator.worldSize() == 1
+                && config.strategy().zeroStage() == 0;
+        if (gpuSteps && config.bf16()) {
+            throw new IllegalArgumentException("bf16: true with backend: cuda on one rank (strategy local or ddp) is not "
+                    + "supported: the GPU optimizer steps fp32 weights; set bf16: false");
+        }
         if (!rankZero) {
             log = new PrintStream(java.io.OutputStream.nullOutputStream());
             progress = Progress.silent();
@@ -118,12 +129,13 @@ public final class TrainingRun {
         }
         // the CUDA backend opens first: its allocator must be in place before the model's tensors are allocated
         try (CudaBackend cuda = config.backend() == RunConfig.BackendKind.CUDA ? CudaBackend.open() : null;
+             CudaOptimizerKernels gpuKernels = gpuSteps ? new CudaOptimizerKernels(cuda) : null;
              SentencePieceTokenizer tokenizer = SentencePieceTokenizer.load(config.tokenizer());
              HfCheckpoint.Loaded base = HfCheckpoint.load(config.baseModel());
              CpuBackend cpu = new CpuBackend()) {
-            // the model's ops run on `compute`; the optimizers and clipping stay on the CPU's pool (over managed
-            // memory when cuda is on), which is correct but migrates pages: the GPU optimizer is not wired in yet
+            // the model's ops run on `compute`; fp32 optimizer steps and the clipping on `stepKernels`
             Backend compute = cuda != null ? cuda : cpu;
+            StepKernels stepKernels = gpuKernels != null ? gpuKernels : StepKernels.cpu(cpu.parallel());
             MistralConfig mc = base.config();
             if (mc.vocabSize() != tokenizer.vocabSize()) {
                 throw new InvalidFileException(config.baseModel().resolve(HfCheckpoint.CONFIG_FILE), "vocab_size "
@@ -142,17 +154,17 @@ public final class TrainingRun {
                     config.weightDecay());
             OptimizerFactory optimizers = (p, slices) -> switch (config.optimizer()) {
                 case ADAMW -> p.dtype() == DType.BF16 ? new AdamW(p, slices, Bf16Mode.nearestEven(), adam, cpu.parallel())
-                        : new AdamW(p, slices, adam, cpu.parallel());
+                        : new AdamW(p, slices, adam, stepKernels);
                 case ADAMW_8BIT -> p.dtype() == DType.BF16
                         ? new AdamW8bit(p, slices, Bf16Mode.nearestEven(), adam, cpu.parallel())
-                        : new AdamW8bit(p, slices, adam, cpu.parallel());
+                        : new AdamW8bit(p, slices, adam, stepKernels);
             };
             Trainer.Parameters trainable = rm
                     ? new Trainer.Parameters(mc, params, bf16, RewardModel::specs,
                             Map.of("architectures", List.of(RewardModel.ARCHITECTURE)))
                     : new Trainer.Parameters(mc, params, bf16);
             Strategy strategy = Strategies.create(config.strategy(), communicator, trainable, optimizers,
-                    (long) (config.bucketSizeMb() * (1 << 20)), cpu);
+                    (long) (config.bucketSizeMb() * (1 << 20)), cpu, stepKernels);
             ParameterSet weights = strategy.parameters();
             Mistral model = rm ? null : new Mistral(mc, MistralWeights.of(mc, weights), compute, strategy.hooks());
             RewardModel rewardModel = rm ? new RewardModel(mc, weights, compute, strategy.hooks()) : null;
@@ -203,6 +215,10 @@ public final class TrainingRun {
             provenance.put("sequence_len", Integer.toString(config.sequenceLen()));
             log.printf("janus: %s on %d samples, %d steps (%d per epoch), %s, %s%n", objective.name(), objective.size(),
                     total, perEpoch, config.optimizer().name().toLowerCase(), compute.name());
+            if (cuda != null) {
+                log.println(gpuKernels != null ? "janus: optimizer steps and gradient clipping on the GPU"
+                        : "janus: optimizer steps and gradient clipping on the CPU (several ranks or ZeRO)");
+            }
             Trainer.Settings settings = new Trainer.Settings(config.microBatchSize(),
                     config.gradientAccumulationSteps(), total, config.maxGradNorm(), config.seed(), saveSteps,
                     config.saveTotalLimit(), config.outputDir());

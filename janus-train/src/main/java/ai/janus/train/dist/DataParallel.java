@@ -9,6 +9,7 @@ import ai.janus.model.HfCheckpoint;
 import ai.janus.model.LayerHooks;
 import ai.janus.model.ParameterSet;
 import ai.janus.optim.GradClip;
+import ai.janus.optim.StepKernels;
 import ai.janus.optim.Optimizer;
 import ai.janus.optim.ParameterSlice;
 import ai.janus.tensor.Tensor;
@@ -55,7 +56,8 @@ public final class DataParallel implements Strategy, LayerHooks {
     private final Optimizer optimizer;
     private final boolean ownsOptimizer;
     private final Backend backend;
-    private final Parallel parallel;
+    /** Where the gradient norm and clipping run (the CPU pool's unless given). */
+    private final StepKernels kernels;
     private final List<Bucket> buckets = new ArrayList<>();   // in backward order
     private final Bucket[] bucketOfUnit;
     private final List<ShardLayout.Unit> units;
@@ -68,19 +70,28 @@ public final class DataParallel implements Strategy, LayerHooks {
      */
     public DataParallel(StrategyKind kind, Communicator communicator, Trainer.Parameters parameters,
                         OptimizerFactory optimizers, long bucketBytes, Backend backend, Parallel parallel) {
-        this(kind, communicator, parameters, optimizers, true, bucketBytes, backend, parallel);
+        this(kind, communicator, parameters, optimizers, true, bucketBytes, backend, StepKernels.cpu(parallel));
+    }
+
+    /**
+     * The same, with the gradient norm and clipping on {@code kernels} (the GPU's for one CUDA
+     * process; the optimizer the factory makes chooses its own).
+     */
+    public DataParallel(StrategyKind kind, Communicator communicator, Trainer.Parameters parameters,
+                        OptimizerFactory optimizers, long bucketBytes, Backend backend, StepKernels kernels) {
+        this(kind, communicator, parameters, optimizers, true, bucketBytes, backend, kernels);
     }
 
     /** One process with an optimizer the caller made and closes (the trainer's original constructor). */
     public static DataParallel local(Trainer.Parameters parameters, Optimizer optimizer, Backend backend,
                                      Parallel parallel) {
         return new DataParallel(StrategyKind.LOCAL, new LocalCommunicator(), parameters, (p, s) -> optimizer, false, 0,
-                backend, parallel);
+                backend, StepKernels.cpu(parallel));
     }
 
     private DataParallel(StrategyKind kind, Communicator communicator, Trainer.Parameters parameters,
                          OptimizerFactory optimizers, boolean ownsOptimizer, long bucketBytes, Backend backend,
-                         Parallel parallel) {
+                         StepKernels kernels) {
         if (kind != StrategyKind.LOCAL && kind != StrategyKind.DDP) {
             throw new IllegalArgumentException("DataParallel is local or ddp, not " + kind.configName());
         }
@@ -92,7 +103,7 @@ public final class DataParallel implements Strategy, LayerHooks {
         this.communicator = communicator;
         this.parameters = parameters;
         this.backend = backend;
-        this.parallel = parallel;
+        this.kernels = kernels;
         this.layers = parameters.config().numHiddenLayers();
         ParameterSet stored = parameters.bf16() != null ? parameters.bf16() : parameters.working();
         this.gradients = parameters.working().zerosLike();
@@ -227,7 +238,7 @@ public final class DataParallel implements Strategy, LayerHooks {
             b.work = null;
             b.ready = 0;
         }
-        return maxNorm > 0 ? GradClip.clip(gradients, maxNorm, parallel) : GradClip.norm(gradients, parallel);
+        return maxNorm > 0 ? GradClip.clip(gradients, maxNorm, kernels) : GradClip.norm(gradients, kernels);
     }
 
     @Override
