@@ -7,7 +7,7 @@ import java.util.List;
 
 /**
  * The synthetic Multifaceted task, seeded. Instructions come from a small grammar (ask × topic ×
- * context: 8 × 16 × 8 = 1,024 distinct strings); each instruction gets
+ * context: 8 × 16 × 16 = 2,048 distinct strings); each instruction gets
  * {@value #SYSTEMS_PER_INSTRUCTION} system messages, as in the Multifaceted Collection, each stating
  * one preference per dimension through a paraphrase template, sentences in a random order.
  *
@@ -30,7 +30,8 @@ public final class TaskGenerator {
             "Suggest ways to {goal}{context}.", "I want to {goal}{context}. Any ideas?");
     /** Where or when; the answer does not depend on it (it makes instructions distinct, not harder). */
     static final List<String> CONTEXTS = List.of("", " at home", " as a beginner", " this month", " on a busy schedule",
-            " with little money", " starting today", " without much effort");
+            " with little money", " starting today", " without much effort", " after work", " while traveling",
+            " with kids around", " in winter", " for the first time", " on weekends", " in a small flat", " at my age");
 
     /** Training tasks and held-out tasks, each in groups of {@value #SYSTEMS_PER_INSTRUCTION} sharing an instruction. */
     public record Split(List<Task> train, List<Task> heldOut) {
@@ -42,7 +43,7 @@ public final class TaskGenerator {
 
     private TaskGenerator() {}
 
-    /** Every instruction the grammar makes: 1,024. */
+    /** Every instruction the grammar makes: 2,048. */
     public static int instructionCount() {
         return ASKS.size() * Topic.ALL.size() * CONTEXTS.size();
     }
@@ -97,17 +98,52 @@ public final class TaskGenerator {
         for (int[] i : instructions) {
             Topic topic = Topic.ALL.get(i[1]);
             String instruction = ASKS.get(i[0]).replace("{goal}", topic.goal()).replace("{context}", CONTEXTS.get(i[2]));
-            List<PreferenceSet> pool = new ArrayList<>(combos);
-            shuffle(pool, random);
-            for (PreferenceSet combo : pool.subList(0, SYSTEMS_PER_INSTRUCTION)) {
-                // the forbidden word comes from the first two items, which every gold answer would otherwise use
-                String word = combo.caution() == Preference.AVOID_WORD
-                        ? topic.items().get((int) random.nextLong(2)).key() : null;
-                PreferenceSet prefs = new PreferenceSet(combo.format(), combo.length(), combo.tone(), combo.caution(), word);
+            // one forbidden word per instruction, from the first two items, which every gold answer would otherwise use
+            String word = topic.items().get((int) random.nextLong(2)).key();
+            for (PreferenceSet combo : heldOut ? distinct(combos, random) : neighbours(combos, random)) {
+                PreferenceSet prefs = new PreferenceSet(combo.format(), combo.length(), combo.tone(), combo.caution(),
+                        combo.caution() == Preference.AVOID_WORD ? word : null);
                 tasks.add(new Task(instruction, topic, prefs, system(prefs, heldOut, random)));
             }
         }
         return tasks;
+    }
+
+    /** {@value #SYSTEMS_PER_INSTRUCTION} distinct combinations of the pool, uniformly. */
+    private static List<PreferenceSet> distinct(List<PreferenceSet> pool, SplitMix64 random) {
+        List<PreferenceSet> shuffled = new ArrayList<>(pool);
+        shuffle(shuffled, random);
+        return shuffled.subList(0, SYSTEMS_PER_INSTRUCTION);
+    }
+
+    /**
+     * A random combination of the pool and variants of it that each change one other dimension
+     * (resampled until every one is in the pool): the system messages of one instruction differ
+     * in one or two dimensions, so each pair built from them says which preference made the
+     * difference.
+     */
+    private static List<PreferenceSet> neighbours(List<PreferenceSet> pool, SplitMix64 random) {
+        while (true) {
+            PreferenceSet base = pool.get((int) random.nextLong(pool.size()));
+            List<Dimension> dims = new ArrayList<>(List.of(Dimension.values()));
+            shuffle(dims, random);
+            List<PreferenceSet> out = new ArrayList<>(List.of(base));
+            for (Dimension d : dims.subList(0, SYSTEMS_PER_INSTRUCTION - 1)) {
+                List<Preference> others = new ArrayList<>(Preference.of(d));
+                others.remove(base.of(d));
+                out.add(with(base, others.get((int) random.nextLong(others.size()))));
+            }
+            if (pool.containsAll(out)) {
+                return out;
+            }
+        }
+    }
+
+    private static PreferenceSet with(PreferenceSet p, Preference q) {
+        return new PreferenceSet(q.dimension() == Dimension.FORMAT ? q : p.format(),
+                q.dimension() == Dimension.LENGTH ? q : p.length(), q.dimension() == Dimension.TONE ? q : p.tone(),
+                q.dimension() == Dimension.CAUTION ? q : p.caution(),
+                q.dimension() == Dimension.CAUTION ? (q == Preference.AVOID_WORD ? "" : null) : p.forbiddenWord());
     }
 
     /** One sentence per preference, each from a random paraphrase of the split, in a random order. */

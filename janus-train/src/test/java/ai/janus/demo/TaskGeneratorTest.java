@@ -98,7 +98,7 @@ class TaskGeneratorTest {
 
     @Test
     void sizesBeyondTheGrammarAreRefused() {
-        assertThrows(IllegalArgumentException.class, () -> TaskGenerator.generate(1, 1000, 100));
+        assertThrows(IllegalArgumentException.class, () -> TaskGenerator.generate(1, 2000, 100));
         assertThrows(IllegalArgumentException.class, () -> TaskGenerator.generate(1, 0, 10));
     }
 
