@@ -74,15 +74,15 @@ public record DemoSettings(long seed, int trainInstructions, int heldOutInstruct
     public static final DemoSettings FULL = new DemoSettings(1234, 1500, 60,
             new Model(128, 4, 4, 2, 384),
             new Stage(640, 4, 2e-3, 10),
-            new Stage(188, 8, 1e-5, 5),
+            new Stage(188, 8, 2e-5, 5),
             new Stage(750, 8, 2e-3, 10),
-            new Stage(340, 8, 1e-4, 10),
-            0.1, 0.1, 8, 0.3, 64);
+            new Stage(340, 8, 3e-4, 10),
+            0.1, 0.1, 8, 0.7, 64);
 
     /** The test suite's pipeline: the same stages on a toy scale, seconds instead of minutes. */
     public static final DemoSettings REDUCED = new DemoSettings(1234, 60, 4,
-            new Model(32, 1, 2, 1, 64),
-            new Stage(60, 4, 3e-3, 2),
+            new Model(48, 2, 2, 1, 96),
+            new Stage(100, 4, 4e-3, 5),
             new Stage(4, 4, 1e-5, 0),
             new Stage(4, 4, 3e-3, 0),
             new Stage(4, 4, 1e-4, 0),
