@@ -22,4 +22,6 @@ java -cp "$root/janus-train/target/janus.jar" ai.janus.demo.TokenizerCorpus "$wo
   --split_digits=true --unk_id=0 --bos_id=1 --eos_id=2 --pad_id=-1 --num_threads=1 --random_seed=1234 \
   --hard_vocab_limit=false --minloglevel=1)
 cp "$work/tokenizer.model" "$here/tokenizer.model"
+# the corpus's hash, which DemoTokenizerTest compares with today's corpus
+(cd "$work" && sha256sum corpus.txt) > "$here/tokenizer.corpus.sha256"
 echo "make-tokenizer: wrote $here/tokenizer.model ($(sha256sum "$here/tokenizer.model" | cut -c1-16)...)"

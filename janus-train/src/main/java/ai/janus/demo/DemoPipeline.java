@@ -16,6 +16,7 @@ import ai.janus.model.MistralWeights;
 import ai.janus.model.ParameterSet;
 import ai.janus.model.RewardModel;
 import ai.janus.tensor.DType;
+import ai.janus.tensor.Storage;
 import ai.janus.train.ModelExport;
 import ai.janus.train.Trainer;
 import ai.janus.train.TrainingRun;
@@ -63,15 +64,19 @@ public final class DemoPipeline {
     /** A training stage's run: its step metrics and wall time. */
     public record StageRun(String name, List<Trainer.StepMetrics> history, double seconds) {}
 
-    /** What a run produced. */
-    /** What a run produced: the evaluations by key (base, sft, sft-no-system, dpo, orpo, best-of-n), in table order. */
+    /**
+     * What a run produced: the evaluations by key (base, sft, sft-no-system, dpo, orpo, best-of-n)
+     * in table order, and the peak resident and janus off-heap memory in bytes (-1: unknown).
+     */
     public record Result(Map<String, Evaluation> evaluations, List<StageRun> stages, double rewardAccuracy,
-                         String table, Path markdown, Path report, double seconds) {}
+                         String table, Path markdown, Path report, double seconds, long peakResidentBytes,
+                         long offHeapPeakBytes) {}
 
     private DemoPipeline() {}
 
     public static Result run(DemoSettings settings, Path out, PrintStream console, boolean terminal) throws IOException {
         long start = System.nanoTime();
+        Storage.resetPeakBytes();
         prepare(out);
         Path tokenizerFile = out.resolve("tokenizer.model");
         copyTokenizer(tokenizerFile);
@@ -129,11 +134,12 @@ public final class DemoPipeline {
                 settings.bestOfN(), (System.nanoTime() - evalStart) / 1e9);
         double seconds = (System.nanoTime() - start) / 1e9;
         Report report = new Report(settings, split, evaluations, stages, new Report.Facts(config.parameterCount(),
-                data.pairCount(), rewardAccuracy, seconds, PeakMemory.read()));
+                data.pairCount(), rewardAccuracy, seconds, PeakMemory.read(), Storage.peakBytes()));
         Path markdown = out.resolve("results.md"), html = out.resolve("report.html");
         AtomicFiles.write(markdown, report.markdown().getBytes(StandardCharsets.UTF_8));
         AtomicFiles.write(html, report.html().getBytes(StandardCharsets.UTF_8));
-        return new Result(evaluations, stages, rewardAccuracy, report.table(), markdown, html, seconds);
+        return new Result(evaluations, stages, rewardAccuracy, report.table(), markdown, html, seconds,
+                report.facts().peakBytes(), report.facts().offHeapPeakBytes());
     }
 
     /**

@@ -79,10 +79,15 @@ public record DemoSettings(long seed, int trainInstructions, int heldOutInstruct
             new Stage(340, 8, 3e-4, 10),
             0.1, 0.1, 8, 0.7, 64);
 
-    /** The test suite's pipeline: the same stages on a toy scale, seconds instead of minutes. */
-    public static final DemoSettings REDUCED = new DemoSettings(1234, 60, 4,
-            new Model(48, 2, 2, 1, 96),
-            new Stage(100, 4, 4e-3, 5),
+    /**
+     * The test suite's pipeline: the same stages on a toy scale, seconds instead of minutes. SFT
+     * gets enough steps (about 18 epochs of 300 rows) to name the topics' items: with fewer, a
+     * 64-wide model answers off-topic and scores the base's 1.00 (measured: SFT 2.75, 2.50 and 1.63
+     * over base 1.00 for seeds 1234, 7 and 99; 100 steps gave 1.00–1.17).
+     */
+    public static final DemoSettings REDUCED = new DemoSettings(1234, 100, 4,
+            new Model(64, 2, 2, 1, 128),
+            new Stage(300, 4, 3e-3, 5),
             new Stage(4, 4, 1e-5, 0),
             new Stage(4, 4, 3e-3, 0),
             new Stage(4, 4, 1e-4, 0),

@@ -34,9 +34,11 @@ final class Report {
      * @param pairs          preference pairs (DPO, ORPO and the reward model train on them)
      * @param rewardAccuracy the reward model's accuracy on held-out-split pairs
      * @param seconds        wall time of the whole run
-     * @param peakBytes      peak resident memory, -1 if unknown
+     * @param peakBytes      peak resident memory (heap, off-heap tensors, native libraries), -1 if unknown
+     * @param offHeapPeakBytes the most off-heap tensor memory janus held at once ({@code Storage.peakBytes()})
      */
-    record Facts(long parameters, int pairs, double rewardAccuracy, double seconds, long peakBytes) {}
+    record Facts(long parameters, int pairs, double rewardAccuracy, double seconds, long peakBytes,
+                 long offHeapPeakBytes) {}
 
     Report(DemoSettings settings, TaskGenerator.Split split, Map<String, Evaluation> evaluations,
            List<DemoPipeline.StageRun> stages, Facts facts) {
@@ -50,6 +52,10 @@ final class Report {
         this.evaluations = evaluations;
         this.stages = stages;
         this.facts = facts;
+    }
+
+    Facts facts() {
+        return facts;
     }
 
     /** The results table in Markdown. */
@@ -122,8 +128,9 @@ final class Report {
         }
         m.append('\n').append(stageTable()).append('\n');
         m.append(String.format(Locale.ROOT, "Reward model accuracy on held-out-split pairs (unseen system messages): "
-                + "%.3f.  Wall time %s, peak resident memory %s.%n", facts.rewardAccuracy(), duration(facts.seconds()),
-                memory(facts.peakBytes())));
+                + "%.3f.  Wall time %s, peak resident memory %s (janus off-heap tensors: peak %s).%n",
+                facts.rewardAccuracy(), duration(facts.seconds()), memory(facts.peakBytes()),
+                memory(facts.offHeapPeakBytes())));
         return m.toString();
     }
 
@@ -170,9 +177,10 @@ final class Report {
                         + "initialisation on a synthetic Multifaceted task: %,d training rows (%,d instructions × %d system "
                         + "messages, each stating one preference of format, length, tone and caution), evaluated on %d "
                         + "held-out tasks whose preference combinations and wordings are unseen. Wall time %s, peak "
-                        + "resident memory %s, seed %d.", facts.parameters(), split.train().size(),
-                settings.trainInstructions(), TaskGenerator.SYSTEMS_PER_INSTRUCTION, split.heldOut().size(),
-                duration(facts.seconds()), memory(facts.peakBytes()), settings.seed()))).append("</p>\n");
+                        + "resident memory %s (janus off-heap tensors: peak %s), seed %d.", facts.parameters(),
+                split.train().size(), settings.trainInstructions(), TaskGenerator.SYSTEMS_PER_INSTRUCTION,
+                split.heldOut().size(), duration(facts.seconds()), memory(facts.peakBytes()),
+                memory(facts.offHeapPeakBytes()), settings.seed()))).append("</p>\n");
         h.append("<h2>Held-out results</h2>\n<table><tr><th>model</th>");
         for (Dimension d : Dimension.values()) {
             h.append("<th>").append(d.label()).append("</th>");

@@ -40,9 +40,14 @@ final class DemoCommand {
         out.println();
         out.print(r.table());
         out.println();
-        out.printf("janus demo: finished in %dm%02ds; table in %s%n", Math.round(r.seconds()) / 60,
-                Math.round(r.seconds()) % 60, r.markdown().toAbsolutePath());
+        out.printf("janus demo: finished in %dm%02ds, peak resident memory %s (janus off-heap tensors %s); table in %s%n",
+                Math.round(r.seconds()) / 60, Math.round(r.seconds()) % 60, mib(r.peakResidentBytes()),
+                mib(r.offHeapPeakBytes()), r.markdown().toAbsolutePath());
         out.printf("report (training curves, claims, examples): %s%n", r.report().toAbsolutePath());
         return 0;
+    }
+
+    private static String mib(long bytes) {
+        return bytes < 0 ? "n/a" : String.format(java.util.Locale.ROOT, "%.0f MiB", bytes / (1024.0 * 1024.0));
     }
 }
