@@ -70,14 +70,18 @@ public record DemoSettings(long seed, int trainInstructions, int heldOutInstruct
         }
     }
 
-    /** What {@code janus demo} runs (sized by measurement: see BENCHMARKS.md). */
+    /**
+     * What {@code janus demo} runs: about four minutes on 2 cores (BENCHMARKS.md). Sizes, steps and
+     * rates were chosen by measurement on the held-out split; the sweeps are in
+     * docs/design-notes.md ("Demo sizes and rates").
+     */
     public static final DemoSettings FULL = new DemoSettings(1234, 1500, 60,
             new Model(128, 4, 4, 2, 384),
             new Stage(640, 4, 2e-3, 10),
-            new Stage(188, 8, 2e-5, 5),
+            new Stage(188, 8, 1e-5, 5),
             new Stage(750, 8, 2e-3, 10),
             new Stage(340, 8, 3e-4, 10),
-            0.1, 0.1, 8, 0.7, 64);
+            0.1, 0.1, 8, 0.3, 64);
 
     /**
      * The test suite's pipeline: the same stages on a toy scale, seconds instead of minutes. SFT
