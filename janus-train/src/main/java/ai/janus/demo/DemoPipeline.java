@@ -111,13 +111,14 @@ public final class DemoPipeline {
         try (SentencePieceTokenizer tokenizer = SentencePieceTokenizer.load(tokenizerFile);
              CpuBackend cpu = new CpuBackend()) {
             ChatTemplate template = new ChatTemplate(tokenizer);
-            evaluations.put("base", greedy(out, "base", "base (random init)", out.resolve("base"), template, tasks, true, settings, cpu));
-            evaluations.put("sft", greedy(out, "sft", "SFT", out.resolve("sft/final"), template, tasks, true, settings, cpu));
-            evaluations.put("sft-no-system", greedy(out, "sft-no-system", "SFT, no system message at test time", out.resolve("sft/final"),
-                    template, tasks, false, settings, cpu));
-            evaluations.put("dpo", greedy(out, "dpo", "DPO (from SFT)", out.resolve("dpo/final"), template, tasks, true, settings, cpu));
-            evaluations.put("orpo", greedy(out, "orpo", "ORPO (from base)", out.resolve("orpo/final"), template, tasks, true, settings,
-                    cpu));
+            // {key, name in the table, model directory}; the key "sft-no-system" drops the system message
+            String[][] greedyModels = {{"base", "base (random init)", "base"}, {"sft", "SFT", "sft/final"},
+                    {"sft-no-system", "SFT, no system message at test time", "sft/final"},
+                    {"dpo", "DPO (from SFT)", "dpo/final"}, {"orpo", "ORPO (from base)", "orpo/final"}};
+            for (String[] m : greedyModels) {
+                evaluations.put(m[0], greedy(out, m[0], m[1], out.resolve(m[2]), template, tasks,
+                        !m[0].equals("sft-no-system"), settings, cpu));
+            }
             try (HfCheckpoint.Loaded policy = HfCheckpoint.load(out.resolve("sft/final"));
                  RewardModel.Loaded rm = RewardModel.load(out.resolve("rm/final"))) {
                 RewardModel rewardModel = new RewardModel(rm.config(), rm.parameters(), cpu);
@@ -126,8 +127,9 @@ public final class DemoPipeline {
                         tokenizer.eosId()), rewardModel, rm.normalization(), template);
                 SamplingConfig sampling = new SamplingConfig(settings.bestOfNTemperature(), 0.9, 1.03,
                         settings.maxNewTokens(), settings.seed());
-                evaluations.put("best-of-n", save(out, "best-of-n", Evaluation.of("best-of-" + settings.bestOfN() + " on SFT (reward "
-                        + "model from SFT)", tasks, Evaluation.bestOfN(bestOfN, tasks, settings.bestOfN(), sampling)), tasks));
+                String name = "best-of-" + settings.bestOfN() + " on SFT (reward model from SFT)";
+                evaluations.put("best-of-n", save(out, "best-of-n", Evaluation.of(name, tasks,
+                        Evaluation.bestOfN(bestOfN, tasks, settings.bestOfN(), sampling)), tasks));
             }
         }
         console.printf("eval:  %d held-out tasks × 5 greedy models + best-of-%d, %.0f s%n", tasks.size(),
