@@ -1,32 +1,21 @@
 package ai.janus.train.cli;
 
-import ai.janus.backend.cpu.CpuBackend;
 import ai.janus.dist.DistributedException;
 import ai.janus.io.InvalidFileException;
-import ai.janus.kernels.CudaProbe;
 import ai.janus.model.HfCheckpoint;
-import ai.janus.model.Mistral;
 import ai.janus.model.MistralConfig;
-import ai.janus.model.MistralWeights;
 import ai.janus.model.ParameterSet;
-import ai.janus.model.TokenBatch;
-import ai.janus.tensor.DType;
-import ai.janus.tensor.Tensor;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
-import java.util.SplittableRandom;
 
 /**
  * {@code janus <command> [options]}. Commands:
  * <ul>
- *   <li>{@code demo}: the main job. For now it builds a random tiny Mistral, writes it in HF
- *       layout, loads it back through the checkpoint reader and runs the CPU forward, printing
- *       the model summary and the mean next-token NLL (≈ ln V for random weights). The end-to-end
- *       Janus pipeline replaces it.</li>
+ *   <li>{@code demo}: the main job, the Janus recipe end to end on a synthetic task
+ *       ({@link DemoCommand}).</li>
  *   <li>{@code summary DIR}: the config and parameter table of an HF model directory.</li>
  *   <li>{@code data check FILE --format F}: validates a JSONL data file ({@link DataCheck}).</li>
  * </ul>
@@ -37,8 +26,8 @@ public final class Janus {
             usage: janus <command> [options]
 
             commands:
-              demo [--out DIR] [--seed N]   build a random tiny Mistral, save it in HF layout, reload it and run
-                                            the CPU forward; prints the model summary (default --out runs/demo)
+              demo [--out DIR] [--seed N]   the Janus recipe end to end in miniature (SFT, DPO, ORPO, reward model,
+                                            best-of-N, held-out evaluation, report) in a few minutes on a CPU
               summary DIR                   print config.json and the parameter table of an HF model directory
               data check FILE --format F    validate a JSONL data file (sft, pairs, rm, bench) and print its summary
               init --out DIR [options]      a random Mistral model directory (HF layout) from a small config
@@ -68,7 +57,7 @@ public final class Janus {
         List<String> rest = Arrays.asList(args).subList(1, args.length);
         try {
             return switch (args[0]) {
-                case "demo" -> demo(rest, out, err);
+                case "demo" -> DemoCommand.run(rest, out, err);
                 case "summary" -> summary(rest, out, err);
                 case "data" -> DataCheck.run(rest, out);
                 case "init" -> InitCommand.run(rest, out);
@@ -101,74 +90,6 @@ public final class Janus {
         UsageException(String message) {
             super(message);
         }
-    }
-
-    private static int demo(List<String> args, PrintStream out, PrintStream err) throws IOException, UsageException {
-        Path dir = Path.of("runs", "demo");
-        long seed = 1234;
-        for (int i = 0; i < args.size(); i++) {
-            switch (args.get(i)) {
-                case "--help", "-h" -> {
-                    out.println("usage: janus demo [--out DIR] [--seed N]");
-                    out.println("  Builds a random tiny Mistral (vocab 1000), saves it to DIR/model in HF layout (BF16),");
-                    out.println("  loads it back and runs the CPU forward over 4 packed random sequences.");
-                    return 0;
-                }
-                case "--out" -> dir = Path.of(value(args, ++i, "--out"));
-                case "--seed" -> seed = parseLong(value(args, ++i, "--seed"), "--seed");
-                default -> throw new UsageException("unknown option '" + args.get(i) + "'");
-            }
-        }
-        MistralConfig config = MistralConfig.tiny(1000);
-        Path modelDir = dir.resolve("model");
-        try (ParameterSet params = ParameterSet.allocate(MistralWeights.specs(config))) {
-            MistralWeights.initialize(config, params, seed);
-            HfCheckpoint.save(modelDir, config, params, DType.BF16, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES);
-        }
-        out.println("janus demo: random tiny Mistral written to " + modelDir.toAbsolutePath());
-        out.println(CudaProbe.probe());
-        try (HfCheckpoint.Loaded model = HfCheckpoint.load(modelDir); CpuBackend cpu = new CpuBackend()) {
-            printSummary(model, out);
-            SplittableRandom rng = new SplittableRandom(seed);
-            int[][] sequences = new int[4][];
-            for (int s = 0; s < sequences.length; s++) {
-                sequences[s] = rng.ints(96 + 32 * s, 0, config.vocabSize()).toArray();
-            }
-            TokenBatch batch = TokenBatch.of(sequences);
-            int[] labels = nextTokenLabels(batch);
-            Mistral mistral = new Mistral(model.config(), model.weights(), cpu);
-            long start = System.nanoTime();
-            double nll = 0;
-            int supervised = 0;
-            try (Tensor logp = mistral.tokenLogProbs(batch, labels)) {
-                FloatBuffer lp = logp.floats();
-                for (int t = 0; t < labels.length; t++) {
-                    if (labels[t] != ai.janus.backend.Backend.IGNORE_INDEX) {
-                        nll -= lp.get(t);
-                        supervised++;
-                    }
-                }
-            }
-            double seconds = (System.nanoTime() - start) / 1e9;
-            out.printf("backend      %s%n", cpu.name());
-            out.printf("forward      %d tokens in %d packed sequences, %.3f s (%.0f tokens/s, first call includes JIT warm-up)%n",
-                    batch.size(), batch.sequences(), seconds, batch.size() / seconds);
-            out.printf("mean NLL     %.4f over %d next-token targets (ln V = %.4f for an untrained model)%n",
-                    nll / supervised, supervised, Math.log(config.vocabSize()));
-        }
-        return 0;
-    }
-
-    /** Each token's label is the next token of its own sequence; the last of each sequence is ignored. */
-    static int[] nextTokenLabels(TokenBatch batch) {
-        int[] labels = new int[batch.size()];
-        int[] cu = batch.cuSeqlens();
-        for (int s = 0; s < batch.sequences(); s++) {
-            for (int t = cu[s]; t < cu[s + 1]; t++) {
-                labels[t] = t + 1 < cu[s + 1] ? batch.tokens()[t + 1] : ai.janus.backend.Backend.IGNORE_INDEX;
-            }
-        }
-        return labels;
     }
 
     private static int summary(List<String> args, PrintStream out, PrintStream err) throws IOException, UsageException {

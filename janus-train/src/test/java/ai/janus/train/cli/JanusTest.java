@@ -3,13 +3,11 @@ package ai.janus.train.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.janus.demo.DemoSettings;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,22 +22,17 @@ class JanusTest {
     }
 
     @Test
-    void demoWritesAnHfModelAndReportsAnUntrainedNll(@TempDir Path dir) {
-        Outcome o = run("demo", "--out", dir.toString(), "--seed", "7");
-        assertEquals(0, o.code(), o.err());
-        assertTrue(Files.exists(dir.resolve("model/config.json")));
-        assertTrue(Files.exists(dir.resolve("model/model.safetensors")));
-        Matcher m = Pattern.compile("mean NLL\\s+([0-9.]+)").matcher(o.out());
-        assertTrue(m.find(), o.out());
-        double nll = Double.parseDouble(m.group(1));
-        // Random N(0, 0.02) weights give nearly uniform predictions over 1000 tokens: NLL ≈ ln 1000 = 6.91.
-        assertEquals(Math.log(1000), nll, 0.05, o.out());
-    }
-
-    @Test
-    void summaryOfTheDemoModel(@TempDir Path dir) {
-        assertEquals(0, run("demo", "--out", dir.toString()).code());
-        Outcome o = run("summary", dir.resolve("model").toString());
+    void demoRunsThePipelineAndSaysWhereTheReportIs(@TempDir Path dir) throws Exception {
+        // the full demo takes minutes: the command's output path runs the reduced settings here
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        int code = DemoCommand.run(DemoSettings.REDUCED, dir.resolve("demo"), new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertEquals(0, code, err.toString(StandardCharsets.UTF_8));
+        String printed = out.toString(StandardCharsets.UTF_8);
+        assertTrue(printed.contains("| SFT |"), printed);
+        assertTrue(printed.contains(dir.resolve("demo/report.html").toAbsolutePath().toString()), printed);
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("sft"), "progress goes to stderr");
+        Outcome o = run("summary", dir.resolve("demo/sft/final").toString());
         assertEquals(0, o.code(), o.err());
         assertTrue(o.out().contains("model.layers.0.self_attn.q_proj.weight"), o.out());
     }
@@ -57,6 +50,7 @@ class JanusTest {
         assertEquals(2, run().code());
         assertEquals(2, run("frobnicate").code());
         assertEquals(2, run("demo", "--seed", "x").code());
+        assertEquals(2, run("demo", "extra").code());
         assertEquals(0, run("--help").code());
         assertEquals(0, run("demo", "--help").code());
     }
