@@ -21,7 +21,7 @@ import ai.janus.tensor.Tensor;
  *
  * <p>Normalisers are counted by the caller over the whole optimizer step (all micro-batches, all
  * ranks) before the first micro-batch runs: supervised tokens for SFT, pairs for DPO, ORPO and
- * the reward model, and the chosen answers' supervised tokens for ORPO's NLL.
+ * the reward model, and the chosen answers' supervised tokens for ORPO's NLL and DPO's RPO term.
  */
 public final class Objectives {
     private Objectives() {}
@@ -42,15 +42,31 @@ public final class Objectives {
     /**
      * DPO on P pairs (see the pair layout) against the frozen reference's sums of the same pairs,
      * {@code refChosen} and {@code refRejected} (P each), backward into the policy's {@code grads}.
+     * Plain DPO only (α = 0): with an RPO term, pass the step's chosen tokens to the other overload.
      */
     public static DpoLoss.Result dpo(Mistral policy, TokenBatch pairs, int[] labels, double[] refChosen,
                                      double[] refRejected, DpoLoss loss, long stepPairs, ParameterSet grads,
                                      boolean checkpoint) {
+        if (loss.rpoAlpha() != 0) {
+            throw new IllegalArgumentException("rpo_alpha " + loss.rpoAlpha() + " needs the step's chosen tokens");
+        }
+        return dpo(policy, pairs, labels, refChosen, refRejected, loss, stepPairs, 0, grads, checkpoint);
+    }
+
+    /**
+     * DPO, with the RPO term α·NLL of the chosen answers when {@code loss} has α &gt; 0, normalised
+     * by {@code stepChosenTokens}, the supervised tokens of the step's chosen answers (read only
+     * when α &gt; 0). Also measures the chosen answers' NLL per token in the metrics.
+     */
+    public static DpoLoss.Result dpo(Mistral policy, TokenBatch pairs, int[] labels, double[] refChosen,
+                                     double[] refRejected, DpoLoss loss, long stepPairs, long stepChosenTokens,
+                                     ParameterSet grads, boolean checkpoint) {
         try (Mistral.ForwardState st = policy.forward(pairs, labels, checkpoint);
              Tensor dLogp = Tensor.allocate(DType.F32, pairs.size())) {
             SequenceLogProbs seq = SequenceLogProbs.forward(st.logp(), labels, pairs.cuSeqlens());
             int p = pairCount(seq.sequences());
-            DpoLoss.Result r = loss.forward(seq.sums(0, p), seq.sums(p, 2 * p), refChosen, refRejected, stepPairs);
+            DpoLoss.Result r = loss.forward(seq.sums(0, p), seq.tokens(0, p), seq.sums(p, 2 * p), refChosen, refRejected,
+                    stepPairs, stepChosenTokens);
             seq.backward(dLogp, concat(r.dChosen(), r.dRejected()), null);
             policy.backward(st, dLogp, grads);
             return r;

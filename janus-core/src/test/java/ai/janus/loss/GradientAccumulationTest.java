@@ -230,6 +230,26 @@ class GradientAccumulationTest {
     }
 
     @Test
+    void dpoWithRpo() {
+        double[] refChosen = new double[8], refRejected = new double[8];
+        try (Tensor logp = model.tokenLogProbs(pairs(0, 8).tokens(), pairs(0, 8).labels())) {
+            SequenceLogProbs seq = SequenceLogProbs.forward(logp, pairs(0, 8).labels(), pairs(0, 8).tokens().cuSeqlens());
+            for (int i = 0; i < 8; i++) {
+                refChosen[i] = seq.sum(i) + (i % 3 - 1) * 2.5;
+                refRejected[i] = seq.sum(8 + i) - (i % 2) * 4.0;
+            }
+        }
+        // the NLL term is normalised by the whole step's chosen tokens, so splitting the step changes nothing
+        long stepChosenTokens = Batch.of(range(0, 8)).supervised();
+        DpoLoss loss = new DpoLoss(0.5, 0.05, 1.0);
+        assertAligned("dpo + rpo", params, (from, to, grads) -> {
+            Batch b = pairs(from, to);
+            return Objectives.dpo(model, b.tokens(), b.labels(), Arrays.copyOfRange(refChosen, from, to),
+                    Arrays.copyOfRange(refRejected, from, to), loss, 8, stepChosenTokens, grads, true).loss();
+        });
+    }
+
+    @Test
     void orpo() {
         long stepChosenTokens = Batch.of(range(0, 8)).supervised();
         assertAligned("orpo", params, (from, to, grads) -> {

@@ -201,26 +201,43 @@ class LossOracleTest {
         dpo(new DpoLoss(0.7, 0.2), 3);
     }
 
+    @Test
+    void dpoWithRpo() {
+        dpo(new DpoLoss(0.1, 0.0, 1.0), 2);
+    }
+
+    @Test
+    void dpoWithRpoAndLabelSmoothing() {
+        dpo(new DpoLoss(0.7, 0.2, 0.5), 3);
+    }
+
     private void dpo(DpoLoss loss, long seed) {
         int p = 3;
         Batch b = batch(seed, V, 12, 9, 15, 10, 13, 8);
-        long stepPairs = 8;
+        long stepPairs = 8, stepChosenTokens = 70;
         // reference sums: the policy's moved by a few nats, constants on both sides
         double[] refChosen = {-40.0, -25.5, -61.0}, refRejected = {-30.0, -33.0, -48.25};
-        check("dpo β " + loss.beta() + " ε " + loss.labelSmoothing(), b, seq -> {
-            DpoLoss.Result r = loss.forward(seq.sums(0, p), seq.sums(p, 2 * p), refChosen, refRejected, stepPairs);
+        check("dpo β " + loss.beta() + " ε " + loss.labelSmoothing() + " α " + loss.rpoAlpha(), b, seq -> {
+            DpoLoss.Result r = loss.rpoAlpha() == 0
+                    ? loss.forward(seq.sums(0, p), seq.sums(p, 2 * p), refChosen, refRejected, stepPairs)
+                    : loss.forward(seq.sums(0, p), seq.tokens(0, p), seq.sums(p, 2 * p), refChosen, refRejected, stepPairs,
+                    stepChosenTokens);
             return new LossAndGradient(r.loss(), concat(r.dChosen(), r.dRejected()), null);
         }, t -> {
             // u = β·[(S_π(c) − S_ref(c)) − (S_π(r) − S_ref(r))];  L = −(1−ε)·logσ(u) − ε·logσ(−u), mean over the step's pairs
-            org.bytedeco.pytorch.Tensor total = null;
+            // + α·NLL, NLL = −Σ S_π(c) / |M_c,step| (TRL's rpo_alpha · nll_loss, the token mean over the chosen answers)
+            org.bytedeco.pytorch.Tensor total = null, nll = null;
             for (int i = 0; i < p; i++) {
                 org.bytedeco.pytorch.Tensor u = t.sums().get(i).sub(new Scalar(refChosen[i]))
                         .sub(t.sums().get(p + i).sub(new Scalar(refRejected[i]))).mul(new Scalar(loss.beta()));
                 org.bytedeco.pytorch.Tensor li = log_sigmoid(u).mul(new Scalar(-(1 - loss.labelSmoothing())))
                         .sub(log_sigmoid(u.neg()).mul(new Scalar(loss.labelSmoothing())));
                 total = total == null ? li : total.add(li);
+                nll = nll == null ? t.sums().get(i).neg() : nll.sub(t.sums().get(i));
             }
-            return total.div(new Scalar((double) stepPairs));
+            org.bytedeco.pytorch.Tensor dpo = total.div(new Scalar((double) stepPairs));
+            return loss.rpoAlpha() == 0 ? dpo
+                    : dpo.add(nll.div(new Scalar((double) stepChosenTokens)).mul(new Scalar(loss.rpoAlpha())));
         });
     }
 

@@ -135,6 +135,27 @@ class ObjectivesOracleTest {
     }
 
     @Test
+    void dpoWithRpo() throws IOException {
+        int[][] seqs = sequences(2, 10, 8, 13, 9); // chosen 0, 1; rejected 2, 3
+        double[] refChosen = {-28.0, -22.5}, refRejected = {-40.0, -25.0};
+        long stepChosenTokens = 30;
+        DpoLoss loss = new DpoLoss(0.3, 0.1, 0.8);
+        compare("dpo + rpo", seqs, (model, grads) -> Objectives.dpo(model, TokenBatch.of(seqs), labels(seqs), refChosen,
+                refRejected, loss, 3, stepChosenTokens, grads, true).loss(), sums -> {
+            org.bytedeco.pytorch.Tensor total = null;
+            for (int i = 0; i < 2; i++) {
+                org.bytedeco.pytorch.Tensor u = sums.get(i).sub(new Scalar(refChosen[i]))
+                        .sub(sums.get(2 + i).sub(new Scalar(refRejected[i]))).mul(new Scalar(0.3));
+                org.bytedeco.pytorch.Tensor li = log_sigmoid(u).mul(new Scalar(-0.9)).sub(log_sigmoid(u.neg()).mul(new Scalar(0.1)));
+                total = total == null ? li : total.add(li);
+            }
+            // + α·NLL of the chosen answers, by the step's chosen tokens
+            org.bytedeco.pytorch.Tensor nll = sums.get(0).add(sums.get(1)).neg().div(new Scalar((double) stepChosenTokens));
+            return total.div(new Scalar(3.0)).add(nll.mul(new Scalar(0.8)));
+        });
+    }
+
+    @Test
     void orpo() throws IOException {
         int[][] seqs = sequences(3, 11, 9, 8, 12);
         long stepChosenTokens = 30;

@@ -98,6 +98,69 @@ class PairwiseLossTest {
     }
 
     @Test
+    void rpoAlphaZeroGivesPlainDpoBits() {
+        Random r = new Random(11);
+        int p = 6;
+        double[] pc = new double[p], pr = new double[p], rc = new double[p], rr = new double[p];
+        long[] tokens = new long[p];
+        for (int i = 0; i < p; i++) {
+            pc[i] = -80 * r.nextDouble();
+            pr[i] = -80 * r.nextDouble();
+            rc[i] = pc[i] + 6 * r.nextGaussian();
+            rr[i] = pr[i] + 6 * r.nextGaussian();
+            tokens[i] = 1 + r.nextInt(40);
+        }
+        for (DpoLoss plain : new DpoLoss[] {DpoLoss.janus(), new DpoLoss(0.7, 0.2)}) {
+            DpoLoss.Result a = plain.forward(pc, pr, rc, rr, 9);
+            DpoLoss.Result b = new DpoLoss(plain.beta(), plain.labelSmoothing(), 0).forward(pc, tokens, pr, rc, rr, 9, 500);
+            assertEquals(Double.doubleToRawLongBits(a.loss()), Double.doubleToRawLongBits(b.loss()));
+            assertArrayEquals(a.pairLoss(), b.pairLoss(), 0.0);
+            assertArrayEquals(a.dChosen(), b.dChosen(), 0.0);
+            assertArrayEquals(a.dRejected(), b.dRejected(), 0.0);
+            DpoLoss.Metrics m = b.metrics();
+            assertEquals(a.metrics(), new DpoLoss.Metrics(m.pairs(), m.chosenReward(), m.rejectedReward(), m.margin(),
+                    m.accuracy()));
+        }
+    }
+
+    @Test
+    void rpoAddsAlphaTimesTheChosenNllPerStepToken() {
+        // step 0 (policy = reference): DPO gives ln 2 per pair; the step has 8 pairs and 100 chosen tokens
+        double[] chosen = {-12, -30}, rejected = {-20, -9};
+        long[] tokens = {4, 6};
+        DpoLoss.Result res = new DpoLoss(0.1, 0, 0.5).forward(chosen, tokens, rejected, chosen.clone(), rejected.clone(), 8,
+                100);
+        assertEquals(2 * LN2 / 8 + 0.5 * 42.0 / 100, res.loss(), 1e-15);
+        assertArrayEquals(new double[] {LN2, LN2}, res.pairLoss(), 0.0); // the pair losses are DPO's alone
+        for (int i = 0; i < 2; i++) {
+            assertEquals(-0.1 / 2 / 8 - 0.5 / 100, res.dChosen()[i], 1e-17);
+            assertEquals(0.1 / 2 / 8, res.dRejected()[i]);
+        }
+        assertEquals(10, res.metrics().chosenTokens());
+        assertEquals(4.2, res.metrics().nll(), 1e-15);
+        // the per-token NLL of two calls together is weighted by tokens
+        DpoLoss.Metrics other = new DpoLoss.Metrics(1, 0, 0, 0, 1, 30, 1.0);
+        assertEquals((42.0 + 30.0) / 40, res.metrics().plus(other).nll(), 1e-15);
+        assertEquals(40, res.metrics().plus(other).chosenTokens());
+    }
+
+    @Test
+    void rpoRefusesBadSettingsAndMissingTokens() {
+        assertThrows(IllegalArgumentException.class, () -> new DpoLoss(0.1, 0, -0.5));
+        assertThrows(IllegalArgumentException.class, () -> new DpoLoss(0.1, 0, Double.NaN));
+        assertThrows(IllegalArgumentException.class, () -> new DpoLoss(0.1, 0, Double.POSITIVE_INFINITY));
+        DpoLoss rpo = new DpoLoss(0.1, 0, 1.0);
+        double[] one = {-3};
+        assertThrows(IllegalStateException.class, () -> rpo.forward(one, one, one, one, 1));
+        assertThrows(IllegalArgumentException.class, () -> rpo.forward(one, null, one, one, one, 1, 10));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> rpo.forward(one, new long[] {5}, one, one, one, 1, 4));
+        assertTrue(e.getMessage().contains("count every micro-batch"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> rpo.forward(one, new long[] {0}, one, one, one, 1, 4));
+        assertThrows(IllegalArgumentException.class, () -> rpo.forward(one, new long[] {1, 1}, one, one, one, 1, 4));
+    }
+
+    @Test
     void dpoRefusesBadSettingsAndShapes() {
         assertThrows(IllegalArgumentException.class, () -> new DpoLoss(0, 0));
         assertThrows(IllegalArgumentException.class, () -> new DpoLoss(0.1, 0.5));

@@ -17,13 +17,14 @@ import ai.janus.model.MistralConfig;
  * @param orpo                ORPO from the random base on the pairs
  * @param rm                  the reward model from the SFT model on the pairs
  * @param dpoBeta             DPO's β
+ * @param rpoAlpha            DPO's RPO weight α (TRL's rpo_alpha: + α·NLL of the chosen answers; 0: plain DPO)
  * @param orpoAlpha           ORPO's λ
  * @param bestOfN             samples per prompt for best-of-N
  * @param bestOfNTemperature  their temperature (top-p 0.9 and repetition penalty 1.03, as the paper)
  * @param maxNewTokens        answer budget in evaluation (gold answers take at most ~50 tokens)
  */
 public record DemoSettings(long seed, int trainInstructions, int heldOutInstructions, Model model, Stage sft, Stage dpo,
-                           Stage orpo, Stage rm, double dpoBeta, double orpoAlpha, int bestOfN,
+                           Stage orpo, Stage rm, double dpoBeta, double rpoAlpha, double orpoAlpha, int bestOfN,
                            double bestOfNTemperature, int maxNewTokens) {
     /** The tiny Mistral's shape. */
     public record Model(int hidden, int layers, int heads, int kvHeads, int ffn) {
@@ -64,6 +65,9 @@ public record DemoSettings(long seed, int trainInstructions, int heldOutInstruct
             throw new IllegalArgumentException("instructions: " + trainInstructions + " training + " + heldOutInstructions
                     + " held-out, each at least 1 and together at most " + TaskGenerator.instructionCount());
         }
+        if (!(rpoAlpha >= 0) || Double.isInfinite(rpoAlpha)) {
+            throw new IllegalArgumentException("rpo alpha must be >= 0 and finite, got " + rpoAlpha);
+        }
         if (!(dpoBeta > 0) || !(orpoAlpha > 0) || bestOfN < 1 || !(bestOfNTemperature > 0) || maxNewTokens < 1) {
             throw new IllegalArgumentException("dpo beta, orpo alpha and the temperature must be > 0, best-of-N and the"
                     + " token budget >= 1");
@@ -81,7 +85,7 @@ public record DemoSettings(long seed, int trainInstructions, int heldOutInstruct
             new Stage(188, 8, 1e-5, 5),
             new Stage(750, 8, 2e-3, 10),
             new Stage(340, 8, 3e-4, 10),
-            0.1, 0.1, 8, 0.3, 64);
+            0.1, 0.0, 0.1, 8, 0.3, 64);
 
     /**
      * The test suite's pipeline: the same stages on a toy scale, seconds instead of minutes. SFT
@@ -95,11 +99,11 @@ public record DemoSettings(long seed, int trainInstructions, int heldOutInstruct
             new Stage(4, 4, 1e-5, 0),
             new Stage(4, 4, 3e-3, 0),
             new Stage(4, 4, 1e-4, 0),
-            0.1, 0.1, 2, 0.3, 24);
+            0.1, 0.0, 0.1, 2, 0.3, 24);
 
     /** These settings under another seed. */
     public DemoSettings withSeed(long newSeed) {
         return new DemoSettings(newSeed, trainInstructions, heldOutInstructions, model, sft, dpo, orpo, rm, dpoBeta,
-                orpoAlpha, bestOfN, bestOfNTemperature, maxNewTokens);
+                rpoAlpha, orpoAlpha, bestOfN, bestOfNTemperature, maxNewTokens);
     }
 }

@@ -98,10 +98,10 @@ final class Report {
         }
         claims.add(new Claim("At least one of DPO, ORPO or best-of-N beats SFT (" + String.format(Locale.ROOT, "%.2f",
                 sft.overall()) + ")", anyBetter, evidence.toString(),
-                "At this scale DPO and best-of-N raise the tone score and lose as much on length or item wording;"
-                        + " a DPO variant that keeps the chosen answer's likelihood (an SFT term) or a reward model"
-                        + " trained also on the policy's own samples would likely change it (docs/design-notes.md,"
-                        + " \"Demo sizes and rates\")"));
+                "At this scale DPO and best-of-N raise the tone score and lose as much on length or item wording,"
+                        + " and an SFT term on the chosen answers (rpo_alpha) does not stop it; a reward model trained"
+                        + " also on the policy's own samples, or a held-out split where SFT leaves more to gain, would"
+                        + " likely change it (docs/design-notes.md, \"Demo sizes and rates\")"));
         claims.add(new Claim("Ablating the system message at test time lowers the score", noSystem.overall() < sft.overall(),
                 String.format(Locale.ROOT, "SFT without the system message %.2f vs with it %.2f: %s; ROUGE-L %.3f vs %.3f",
                         noSystem.overall(), sft.overall(), delta(noSystem, sft), noSystem.diversity(), sft.diversity()),

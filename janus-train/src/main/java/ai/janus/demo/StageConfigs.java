@@ -26,7 +26,9 @@ public final class StageConfigs {
                 + "base_model: " + path(out, "sft/final") + "\n"
                 + datasets(out, "data/pairs.jsonl", "pairs")
                 + common(s, s.dpo(), out, "dpo", 0.999)
-                + "dpo_beta: " + number(s.dpoBeta()) + "\n";
+                + "dpo_beta: " + number(s.dpoBeta()) + "\n"
+                + (s.rpoAlpha() == 0 ? "" : "rpo_alpha: " + number(s.rpoAlpha())
+                        + "                     # + α · NLL of the chosen answers (TRL's RPO)\n");
     }
 
     public static String orpo(DemoSettings s, Path out) {

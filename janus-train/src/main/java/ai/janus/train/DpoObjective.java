@@ -13,7 +13,9 @@ import java.util.Map;
 
 /**
  * DPO (TRL sigmoid loss) against the frozen reference's log-probs, computed before training and
- * cached ({@link ReferenceLogProbs}); metrics: chosen and rejected rewards, margin, accuracy.
+ * cached ({@link ReferenceLogProbs}), plus TRL's RPO term rpo_alpha · NLL of the chosen answers
+ * (normalised by the step's chosen tokens) when rpo_alpha &gt; 0; metrics: chosen and rejected
+ * rewards, margin, accuracy, and the chosen answers' NLL per token (measured at any rpo_alpha).
  */
 public final class DpoObjective extends PairObjective {
     private final Mistral policy;
@@ -48,12 +50,13 @@ public final class DpoObjective extends PairObjective {
         }
         TrainingBatch batch = PairBatch.packed(pairsOf(samples));
         DpoLoss.Result r = Objectives.dpo(policy, batch.tokens(), batch.labels(), refChosen, refRejected, loss,
-                step.pairs(), grads, checkpointing);
+                step.pairs(), step.tokens(), grads, checkpointing);
         DpoLoss.Metrics m = r.metrics();
         return new Result(r.loss(), Map.of(
                 "rewards_chosen", share(m.chosenReward(), m.pairs(), step.pairs()),
                 "rewards_rejected", share(m.rejectedReward(), m.pairs(), step.pairs()),
                 "rewards_margin", share(m.margin(), m.pairs(), step.pairs()),
-                "rewards_accuracy", share(m.accuracy(), m.pairs(), step.pairs())), batch.labels().length);
+                "rewards_accuracy", share(m.accuracy(), m.pairs(), step.pairs()),
+                "nll", m.nll() * m.chosenTokens() / step.tokens()), batch.labels().length);
     }
 }

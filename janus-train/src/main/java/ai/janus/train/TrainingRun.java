@@ -330,7 +330,7 @@ public final class TrainingRun {
             if (p.communicator().rank() == 0) {
                 p.communicator().barrier().await();
             }
-            return new DpoObjective(p.model(), pairs, reference, new DpoLoss(c.dpoBeta(), c.dpoLabelSmoothing()),
+            return new DpoObjective(p.model(), pairs, reference, new DpoLoss(c.dpoBeta(), c.dpoLabelSmoothing(), c.rpoAlpha()),
                     c.gradientCheckpointing());
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -121,6 +121,20 @@ class DemoPipelineTest {
         assertEquals(full, shipped);
     }
 
+    @Test
+    void anRpoWeightGoesIntoTheDpoConfig() throws Exception {
+        DemoSettings f = DemoSettings.FULL;
+        DemoSettings rpo = new DemoSettings(f.seed(), f.trainInstructions(), f.heldOutInstructions(), f.model(), f.sft(),
+                f.dpo(), f.orpo(), f.rm(), f.dpoBeta(), 0.5, f.orpoAlpha(), f.bestOfN(), f.bestOfNTemperature(),
+                f.maxNewTokens());
+        String yaml = StageConfigs.dpo(rpo, Path.of("runs", "demo"));
+        assertEquals(0.5, ai.janus.train.config.RunConfig.parse(Path.of("dpo.yaml"), yaml).rpoAlpha());
+        assertFalse(StageConfigs.dpo(f, Path.of("runs", "demo")).contains("rpo_alpha"), "plain DPO writes no rpo_alpha");
+        assertThrows(IllegalArgumentException.class, () -> new DemoSettings(f.seed(), f.trainInstructions(),
+                f.heldOutInstructions(), f.model(), f.sft(), f.dpo(), f.orpo(), f.rm(), f.dpoBeta(), -1, f.orpoAlpha(),
+                f.bestOfN(), f.bestOfNTemperature(), f.maxNewTokens()));
+    }
+
     private static long lines(Path p) {
         try {
             return Files.readAllLines(p).size();

@@ -43,7 +43,8 @@ import java.util.Set;
  * bf16: false                          gradient_checkpointing: false
  * seed: 42                             output_dir: runs/sft (required)
  * saves_per_epoch: 1 | save_steps: N   save_total_limit: 0 (0 keeps all)
- * dpo_beta: 0.1  dpo_label_smoothing: 0.0  orpo_alpha: 0.1  rm_margin: 0.0  val_set_size: 0.0
+ * dpo_beta: 0.1  dpo_label_smoothing: 0.0  rpo_alpha: 0.0 (DPO + α·NLL of the chosen answers, TRL's)
+ * orpo_alpha: 0.1  rm_margin: 0.0  val_set_size: 0.0
  * strategy: local                      # local | ddp | zero1 | zero2 | zero3 (several processes: README)
  * bucket_size_mb: 25                   dist_timeout_seconds: 600
  * backend: cpu                         # cpu | cuda (the GPU of janus-kernels; refused with the reason if absent)
@@ -81,6 +82,7 @@ public record RunConfig(
         int saveTotalLimit,
         double dpoBeta,
         double dpoLabelSmoothing,
+        double rpoAlpha,
         double orpoAlpha,
         double rmMargin,
         double valSetSize,
@@ -107,7 +109,8 @@ public record RunConfig(
             "sample_packing", "micro_batch_size", "gradient_accumulation_steps", "num_epochs", "max_steps", "optimizer",
             "lr_scheduler", "learning_rate", "warmup_steps", "warmup_ratio", "weight_decay", "max_grad_norm",
             "adam_beta1", "adam_beta2", "adam_epsilon", "bf16", "gradient_checkpointing", "seed", "output_dir",
-            "saves_per_epoch", "save_steps", "save_total_limit", "dpo_beta", "dpo_label_smoothing", "orpo_alpha",
+            "saves_per_epoch", "save_steps", "save_total_limit", "dpo_beta", "dpo_label_smoothing", "rpo_alpha",
+            "orpo_alpha",
             "rm_margin", "val_set_size", "strategy", "bucket_size_mb", "dist_timeout_seconds",
             "backend");
     private static final YAMLMapper YAML = new YAMLMapper();
@@ -223,6 +226,7 @@ public record RunConfig(
                     (int) integer("save_total_limit", 0, 0),
                     number("dpo_beta", 0.1, 0, false),
                     number("dpo_label_smoothing", 0, 0, true),
+                    number("rpo_alpha", 0, 0, true),
                     number("orpo_alpha", 0.1, 0, true),
                     number("rm_margin", 0, Double.NEGATIVE_INFINITY, true),
                     number("val_set_size", 0, 0, true),
@@ -393,6 +397,7 @@ public record RunConfig(
         m.put("save_total_limit", saveTotalLimit);
         m.put("dpo_beta", dpoBeta);
         m.put("dpo_label_smoothing", dpoLabelSmoothing);
+        m.put("rpo_alpha", rpoAlpha);
         m.put("orpo_alpha", orpoAlpha);
         m.put("rm_margin", rmMargin);
         m.put("val_set_size", valSetSize);

@@ -96,6 +96,18 @@ class PairTrainingCommandsTest {
     }
 
     @Test
+    void dpoWithRpoAddsTheChosenNllAndLowersIt() throws IOException {
+        TrainingCommandsTest.Outcome o = TrainingCommandsTest.janus("dpo", config("dpo-rpo", pairs(false), "pairs",
+                "dpo_beta: 0.5\nrpo_alpha: 1.0").toString());
+        assertEquals(0, o.code(), o.err());
+        List<JsonNode> m = metrics("dpo-rpo");
+        // step 0: DPO's ln 2 plus α times the chosen answers' NLL per token, which the step also logs
+        assertEquals(Math.log(2) + m.get(0).path("nll").asDouble(), m.get(0).path("loss").asDouble(), 1e-6);
+        assertTrue(mean(m, 12, 16, "nll") < mean(m, 0, 4, "nll") - 0.05, "the chosen answers' NLL goes down");
+        assertTrue(m.get(15).path("rewards_margin").asDouble() > 0, "chosen rewards pull ahead");
+    }
+
+    @Test
     void orpoLossGoesDown() throws IOException {
         TrainingCommandsTest.Outcome o = TrainingCommandsTest.janus("orpo", config("orpo", pairs(false), "pairs",
                 "orpo_alpha: 0.1").toString());

@@ -38,6 +38,15 @@ class RunConfigTest {
         assertEquals(1, c.savesPerEpoch());
         assertEquals(RunConfig.UNSET, c.maxSteps());
         assertEquals(0.1, c.dpoBeta());
+        assertEquals(0.0, c.rpoAlpha()); // plain DPO unless rpo_alpha is set
+    }
+
+    @Test
+    void rpoAlphaIsReadAndRefusedBelowZero() throws InvalidFileException {
+        RunConfig c = RunConfig.parse(FILE, MINIMAL + "rpo_alpha: 0.5\n");
+        assertEquals(0.5, c.rpoAlpha());
+        assertEquals(c, RunConfig.parse(FILE, c.toYaml()));
+        assertTrue(refused(MINIMAL + "rpo_alpha: -1\n").contains("'rpo_alpha' must be a number >= 0"));
     }
 
     @Test

@@ -62,7 +62,10 @@ class DpoStepZeroTest {
                     assertEquals(-0.1 / 2 / 6, r.dChosen()[i]);
                     assertEquals(0.1 / 2 / 6, r.dRejected()[i]);
                 }
-                assertEquals(new DpoLoss.Metrics(3, 0, 0, 0, 0), r.metrics());
+                DpoLoss.Metrics m = r.metrics();
+                assertEquals(new DpoLoss.Metrics(3, 0, 0, 0, 0), new DpoLoss.Metrics(m.pairs(), m.chosenReward(),
+                        m.rejectedReward(), m.margin(), m.accuracy()));
+                assertTrue(m.chosenTokens() > 0 && m.nll() > 0, "the chosen answers' NLL is measured: " + m);
                 stepLoss += r.loss();
             }
             assertEquals(LN2, stepLoss, 1e-15);
