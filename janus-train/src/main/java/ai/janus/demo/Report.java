@@ -92,17 +92,18 @@ final class Report {
         boolean anyBetter = false;
         for (String key : List.of(DPO, ORPO, BEST_OF_N)) {
             Evaluation e = evaluations.get(key);
-            anyBetter |= e.overall() > sft.overall();
+            anyBetter |= gain(e, sft).clearlyPositive(); // a gain inside one standard error is not a win
             evidence.append(evidence.isEmpty() ? "" : "; ").append(String.format(Locale.ROOT, "%s %.2f: %s", e.name(),
                     e.overall(), delta(e, sft)));
         }
         claims.add(new Claim("At least one of DPO, ORPO or best-of-N beats SFT (" + String.format(Locale.ROOT, "%.2f",
-                sft.overall()) + ")", anyBetter, evidence.toString(),
+                sft.overall()) + ") by more than one paired standard error", anyBetter, evidence.toString(),
                 "At this scale DPO and best-of-N raise the tone score and lose as much on length or item wording,"
                         + " and an SFT term on the chosen answers (rpo_alpha) does not stop it; a reward model trained"
                         + " also on the policy's own samples, or a held-out split where SFT leaves more to gain, would"
                         + " likely change it (docs/design-notes.md, \"Demo sizes and rates\")"));
-        claims.add(new Claim("Ablating the system message at test time lowers the score", noSystem.overall() < sft.overall(),
+        claims.add(new Claim("Ablating the system message at test time lowers the score (by more than one paired"
+                + " standard error)", gain(sft, noSystem).clearlyPositive(),
                 String.format(Locale.ROOT, "SFT without the system message %.2f vs with it %.2f: %s; ROUGE-L %.3f vs %.3f",
                         noSystem.overall(), sft.overall(), delta(noSystem, sft), noSystem.diversity(), sft.diversity()),
                 "The model ignores its system message: it needs more SFT steps or more system messages per"
@@ -110,8 +111,20 @@ final class Report {
         return claims;
     }
 
-    /** a − b overall, with the standard error of the mean paired difference over tasks. */
-    static String delta(Evaluation a, Evaluation b) {
+    /** The mean of a − b over the tasks' overall scores, and its paired standard error. */
+    record Gain(double mean, double se) {
+        /** Above zero by more than one standard error: a difference the task sample does not explain. */
+        boolean clearlyPositive() {
+            return mean > se;
+        }
+
+        @Override
+        public String toString() {
+            return String.format(Locale.ROOT, "%+.2f ± %.2f (paired s.e.)", mean, se);
+        }
+    }
+
+    static Gain gain(Evaluation a, Evaluation b) {
         int n = a.scores().size();
         double[] d = new double[n];
         double mean = 0;
@@ -123,8 +136,12 @@ final class Report {
         for (double x : d) {
             var += (x - mean) * (x - mean) / Math.max(1, n - 1);
         }
-        double se = Math.sqrt(var / n);
-        return String.format(Locale.ROOT, "%+.2f ± %.2f (paired s.e.)", mean, se);
+        return new Gain(mean, Math.sqrt(var / n));
+    }
+
+    /** a − b overall, with the standard error of the mean paired difference over tasks. */
+    static String delta(Evaluation a, Evaluation b) {
+        return gain(a, b).toString();
     }
 
     String markdown() {
