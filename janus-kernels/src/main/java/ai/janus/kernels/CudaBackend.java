@@ -1,7 +1,6 @@
 package ai.janus.kernels;
 
 import static ai.janus.backend.ShapeCheck.f32;
-import static ai.janus.backend.ShapeCheck.require;
 import static ai.janus.kernels.Cuda.check;
 import static ai.janus.kernels.CudaKernels.THREADS;
 import static ai.janus.kernels.CudaKernels.blocks;
@@ -12,7 +11,6 @@ import ai.janus.backend.AttentionSpec;
 import ai.janus.backend.Backend;
 import ai.janus.backend.ShapeCheck;
 import ai.janus.kernels.CudaKernels.Kernel;
-import ai.janus.tensor.DType;
 import ai.janus.tensor.Storage;
 import ai.janus.tensor.Tensor;
 import java.util.ArrayList;
@@ -256,9 +254,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void matmul(Tensor out, Tensor x, Tensor w, boolean accumulate) {
         long m = x.dim(0), k = x.dim(1), n = w.dim(0);
-        f32("x", x, m, k);
-        f32("w", w, n, k);
-        f32("out", out, m, n);
+        ShapeCheck.matmul(out, x, w);
         synchronized (device) {
             try (Op op = new Op()) {
                 long o = op.out(out);
@@ -280,9 +276,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void matmulInputGradient(Tensor dx, Tensor dOut, Tensor w, boolean accumulate) {
         long m = dOut.dim(0), n = dOut.dim(1), k = w.dim(1);
-        f32("dOut", dOut, m, n);
-        f32("w", w, n, k);
-        f32("dx", dx, m, k);
+        ShapeCheck.matmulInputGradient(dx, dOut, w);
         synchronized (device) {
             try (Op op = new Op()) {
                 long o = op.out(dx);
@@ -304,9 +298,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void matmulWeightGradient(Tensor dw, Tensor dOut, Tensor x) {
         long m = dOut.dim(0), n = dOut.dim(1), k = x.dim(1);
-        f32("dOut", dOut, m, n);
-        f32("x", x, m, k);
-        f32("dw", dw, n, k);
+        ShapeCheck.matmulWeightGradient(dw, dOut, x);
         synchronized (device) {
             try (Op op = new Op()) {
                 long o = op.out(dw);
@@ -324,9 +316,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void embedding(Tensor out, Tensor table, Tensor ids) {
         long vocab = table.dim(0), c = table.dim(1), n = ids.dim(0);
-        f32("table", table, vocab, c);
-        require("ids", ids, DType.I32, n);
-        f32("out", out, n, c);
+        ShapeCheck.embedding("out", out, "table", table, ids);
         ShapeCheck.tokenIds(ids.toIntArray(), vocab);
         synchronized (device) {
             try (Op op = new Op()) {
@@ -342,9 +332,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void embeddingBackward(Tensor dTable, Tensor dOut, Tensor ids) {
         long vocab = dTable.dim(0), c = dTable.dim(1), n = ids.dim(0);
-        f32("dTable", dTable, vocab, c);
-        require("ids", ids, DType.I32, n);
-        f32("dOut", dOut, n, c);
+        ShapeCheck.embedding("dOut", dOut, "dTable", dTable, ids);
         ShapeCheck.tokenIds(ids.toIntArray(), vocab);
         synchronized (device) {
             try (Op op = new Op()) {
@@ -360,10 +348,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void rmsNorm(Tensor out, Tensor rstd, Tensor x, Tensor weight, float eps) {
         long n = x.dim(0), c = x.dim(1);
-        f32("x", x, n, c);
-        f32("out", out, n, c);
-        f32("weight", weight, c);
-        f32("rstd", rstd, n);
+        ShapeCheck.rmsNorm(out, rstd, x, weight);
         synchronized (device) {
             try (Op op = new Op()) {
                 if (n > 0) {
@@ -379,12 +364,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void rmsNormBackward(Tensor dx, Tensor dWeight, Tensor dOut, Tensor x, Tensor weight, Tensor rstd) {
         long n = x.dim(0), c = x.dim(1);
-        f32("x", x, n, c);
-        f32("dOut", dOut, n, c);
-        f32("dx", dx, n, c);
-        f32("weight", weight, c);
-        f32("dWeight", dWeight, c);
-        f32("rstd", rstd, n);
+        ShapeCheck.rmsNormBackward(dx, dWeight, dOut, x, weight, rstd);
         synchronized (device) {
             try (Op op = new Op()) {
                 if (n > 0 && c > 0) {
@@ -412,12 +392,7 @@ public final class CudaBackend implements Backend {
 
     private void rotate(Tensor x, Tensor cos, Tensor sin, float sinSign) {
         long n = x.dim(0), heads = x.dim(1), d = x.dim(2);
-        f32("x", x, n, heads, d);
-        if (d % 2 != 0) {
-            throw new IllegalArgumentException("x: RoPE needs an even head dim, got " + x);
-        }
-        f32("cos", cos, n, d / 2);
-        f32("sin", sin, n, d / 2);
+        ShapeCheck.rope(x, cos, sin);
         synchronized (device) {
             try (Op op = new Op()) {
                 long pairs = heads * d / 2;
@@ -435,9 +410,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void swiglu(Tensor out, Tensor gate, Tensor up) {
         long n = gate.dim(0), f = gate.dim(1);
-        f32("gate", gate, n, f);
-        f32("up", up, n, f);
-        f32("out", out, n, f);
+        ShapeCheck.swiglu(out, gate, up);
         long count = n * f;
         synchronized (device) {
             try (Op op = new Op()) {
@@ -453,11 +426,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void swigluBackward(Tensor dGate, Tensor dUp, Tensor dOut, Tensor gate, Tensor up) {
         long n = gate.dim(0), f = gate.dim(1);
-        f32("gate", gate, n, f);
-        f32("up", up, n, f);
-        f32("dOut", dOut, n, f);
-        f32("dGate", dGate, n, f);
-        f32("dUp", dUp, n, f);
+        ShapeCheck.swigluBackward(dGate, dUp, dOut, gate, up);
         long count = n * f;
         synchronized (device) {
             try (Op op = new Op()) {
@@ -473,9 +442,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void add(Tensor acc, Tensor x) {
-        if (!acc.sameLayout(x) || acc.dtype() != DType.F32) {
-            throw new IllegalArgumentException("add: acc " + acc + " and x " + x + " must be F32 of one shape");
-        }
+        ShapeCheck.add(acc, x);
         long count = acc.numel();
         synchronized (device) {
             try (Op op = new Op()) {
@@ -490,9 +457,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void copy(Tensor dst, Tensor src) {
-        if (dst.dtype() != src.dtype() || dst.numel() != src.numel()) {
-            throw new IllegalArgumentException("copy: dst " + dst + " and src " + src + " differ in dtype or size");
-        }
+        ShapeCheck.copy(dst, src);
         synchronized (device) {
             try (Op op = new Op()) {
                 if (src.byteSize() > 0) {
@@ -628,11 +593,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void tokenLogProbs(Tensor logp, Tensor lse, Tensor hidden, Tensor lmHead, Tensor labels) {
         long n = hidden.dim(0), c = hidden.dim(1), vocab = lmHead.dim(0);
-        f32("hidden", hidden, n, c);
-        f32("lmHead", lmHead, vocab, c);
-        require("labels", labels, DType.I32, n);
-        f32("logp", logp, n);
-        f32("lse", lse, n);
+        ShapeCheck.tokenLogProbs(logp, lse, hidden, lmHead, labels);
         ShapeCheck.labels(labels.toIntArray(), vocab);
         if (n > 0 && vocab == 0) {
             throw new IllegalArgumentException("lmHead: an empty vocabulary has no log-probabilities, got " + lmHead);
@@ -677,13 +638,7 @@ public final class CudaBackend implements Backend {
     public void tokenLogProbsBackward(Tensor dHidden, Tensor dLmHead, Tensor dLogp, Tensor hidden, Tensor lmHead,
                                       Tensor labels, Tensor lse) {
         long n = hidden.dim(0), c = hidden.dim(1), vocab = lmHead.dim(0);
-        f32("hidden", hidden, n, c);
-        f32("lmHead", lmHead, vocab, c);
-        f32("dHidden", dHidden, n, c);
-        f32("dLmHead", dLmHead, vocab, c);
-        f32("dLogp", dLogp, n);
-        f32("lse", lse, n);
-        require("labels", labels, DType.I32, n);
+        ShapeCheck.tokenLogProbsBackward(dHidden, dLmHead, dLogp, hidden, lmHead, labels, lse);
         ShapeCheck.labels(labels.toIntArray(), vocab);
         if (n > 0 && vocab == 0) {
             throw new IllegalArgumentException("lmHead: an empty vocabulary has no log-probabilities, got " + lmHead);

@@ -1,10 +1,9 @@
 package ai.janus.backend.cpu;
 
-import static ai.janus.backend.ShapeCheck.f32;
-import static ai.janus.backend.ShapeCheck.require;
 
 import ai.janus.backend.AttentionSpec;
 import ai.janus.backend.Backend;
+import ai.janus.backend.ShapeCheck;
 import ai.janus.tensor.DType;
 import ai.janus.tensor.Tensor;
 import java.nio.FloatBuffer;
@@ -55,9 +54,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void matmul(Tensor out, Tensor x, Tensor w, boolean accumulate) {
         long m = x.dim(0), k = x.dim(1), n = w.dim(0);
-        f32("x", x, m, k);
-        f32("w", w, n, k);
-        f32("out", out, m, n);
+        ShapeCheck.matmul(out, x, w);
         // out[:, n0:n0+len] = x · w[n0:n0+len]ᵀ: each task packs only its rows of w
         inBlocks(n, m * n * k, (n0, len) -> Blas.sgemm(false, true, m, len, k, x.floatPointer(), k,
                 w.floatPointer(n0 * k), k, accumulate ? 1f : 0f, out.floatPointer(n0), n));
@@ -66,9 +63,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void matmulInputGradient(Tensor dx, Tensor dOut, Tensor w, boolean accumulate) {
         long m = dOut.dim(0), n = dOut.dim(1), k = w.dim(1);
-        f32("dOut", dOut, m, n);
-        f32("w", w, n, k);
-        f32("dx", dx, m, k);
+        ShapeCheck.matmulInputGradient(dx, dOut, w);
         // dx[:, k0:k0+len] = dOut · w[:, k0:k0+len]
         inBlocks(k, m * n * k, (k0, len) -> Blas.sgemm(false, false, m, len, n, dOut.floatPointer(), n,
                 w.floatPointer(k0), k, accumulate ? 1f : 0f, dx.floatPointer(k0), k));
@@ -77,9 +72,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void matmulWeightGradient(Tensor dw, Tensor dOut, Tensor x) {
         long m = dOut.dim(0), n = dOut.dim(1), k = x.dim(1);
-        f32("dOut", dOut, m, n);
-        f32("x", x, m, k);
-        f32("dw", dw, n, k);
+        ShapeCheck.matmulWeightGradient(dw, dOut, x);
         // dw[n0:n0+len] += dOut[:, n0:n0+len]ᵀ · x
         inBlocks(n, m * n * k, (n0, len) -> Blas.sgemm(true, false, len, k, m, dOut.floatPointer(n0), n,
                 x.floatPointer(), k, 1f, dw.floatPointer(n0 * k), k));
@@ -112,20 +105,15 @@ public final class CpuBackend implements Backend {
     @Override
     public void embedding(Tensor out, Tensor table, Tensor ids) {
         long vocab = table.dim(0), c = table.dim(1), n = ids.dim(0);
-        f32("table", table, vocab, c);
-        require("ids", ids, DType.I32, n);
-        f32("out", out, n, c);
-        IntBuffer id = ids.ints();
+        ShapeCheck.embedding("out", out, "table", table, ids);
+        int[] id = ids.toIntArray();
+        ShapeCheck.tokenIds(id, vocab); // before any row is written: a bad id leaves out untouched
         FloatBuffer src = table.floats(), dst = out.floats();
         int width = Math.toIntExact(c);
         parallel.forRange(n, 16, (start, end) -> {
             float[] row = new float[width];
             for (long t = start; t < end; t++) {
-                int token = id.get((int) t);
-                if (token < 0 || token >= vocab) {
-                    throw new IllegalArgumentException("token id " + token + " at position " + t
-                            + " is outside the vocabulary [0, " + vocab + ")");
-                }
+                int token = id[(int) t];
                 src.get(Math.toIntExact((long) token * width), row);
                 dst.put(Math.toIntExact(t * width), row);
             }
@@ -135,16 +123,9 @@ public final class CpuBackend implements Backend {
     @Override
     public void embeddingBackward(Tensor dTable, Tensor dOut, Tensor ids) {
         long vocab = dTable.dim(0), c = dTable.dim(1), n = ids.dim(0);
-        f32("dTable", dTable, vocab, c);
-        require("ids", ids, DType.I32, n);
-        f32("dOut", dOut, n, c);
+        ShapeCheck.embedding("dOut", dOut, "dTable", dTable, ids);
         int[] id = ids.toIntArray();
-        for (int t = 0; t < id.length; t++) {
-            if (id[t] < 0 || id[t] >= vocab) {
-                throw new IllegalArgumentException("token id " + id[t] + " at position " + t
-                        + " is outside the vocabulary [0, " + vocab + ")");
-            }
-        }
+        ShapeCheck.tokenIds(id, vocab);
         FloatBuffer g = dOut.floats(), table = dTable.floats();
         int width = Math.toIntExact(c);
         // Split by columns: every task sees every token in order, so repeated ids add up deterministically.
@@ -166,10 +147,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void rmsNorm(Tensor out, Tensor rstd, Tensor x, Tensor weight, float eps) {
         long n = x.dim(0), c = x.dim(1);
-        f32("x", x, n, c);
-        f32("out", out, n, c);
-        f32("weight", weight, c);
-        f32("rstd", rstd, n);
+        ShapeCheck.rmsNorm(out, rstd, x, weight);
         FloatBuffer in = x.floats(), dst = out.floats(), r = rstd.floats();
         float[] w = weight.toFloatArray();
         int width = Math.toIntExact(c);
@@ -195,12 +173,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void rmsNormBackward(Tensor dx, Tensor dWeight, Tensor dOut, Tensor x, Tensor weight, Tensor rstd) {
         long n = x.dim(0), c = x.dim(1);
-        f32("x", x, n, c);
-        f32("dOut", dOut, n, c);
-        f32("dx", dx, n, c);
-        f32("weight", weight, c);
-        f32("dWeight", dWeight, c);
-        f32("rstd", rstd, n);
+        ShapeCheck.rmsNormBackward(dx, dWeight, dOut, x, weight, rstd);
         FloatBuffer in = x.floats(), g = dOut.floats(), dIn = dx.floats(), r = rstd.floats(), dw = dWeight.floats();
         float[] w = weight.toFloatArray();
         int width = Math.toIntExact(c);
@@ -255,12 +228,7 @@ public final class CpuBackend implements Backend {
     /** x[j], x[j+D/2] ← x[j]·cos − x[j+D/2]·(sign·sin), x[j+D/2]·cos + x[j]·(sign·sin), per head. */
     private void rotate(Tensor x, Tensor cos, Tensor sin, float sign) {
         long n = x.dim(0), heads = x.dim(1), d = x.dim(2);
-        f32("x", x, n, heads, d);
-        if (d % 2 != 0) {
-            throw new IllegalArgumentException("x: RoPE needs an even head dim, got " + x);
-        }
-        f32("cos", cos, n, d / 2);
-        f32("sin", sin, n, d / 2);
+        ShapeCheck.rope(x, cos, sin);
         FloatBuffer data = x.floats(), cb = cos.floats(), sb = sin.floats();
         int half = (int) (d / 2), width = Math.toIntExact(heads * d);
         parallel.forRange(n, 8, (start, end) -> {
@@ -298,9 +266,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void swiglu(Tensor out, Tensor gate, Tensor up) {
         long n = gate.dim(0), f = gate.dim(1);
-        f32("gate", gate, n, f);
-        f32("up", up, n, f);
-        f32("out", out, n, f);
+        ShapeCheck.swiglu(out, gate, up);
         FloatBuffer g = gate.floats(), u = up.floats(), o = out.floats();
         int width = Math.toIntExact(f);
         parallel.forRange(n, 4, (start, end) -> {
@@ -318,11 +284,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void swigluBackward(Tensor dGate, Tensor dUp, Tensor dOut, Tensor gate, Tensor up) {
         long n = gate.dim(0), f = gate.dim(1);
-        f32("gate", gate, n, f);
-        f32("up", up, n, f);
-        f32("dOut", dOut, n, f);
-        f32("dGate", dGate, n, f);
-        f32("dUp", dUp, n, f);
+        ShapeCheck.swigluBackward(dGate, dUp, dOut, gate, up);
         FloatBuffer g = gate.floats(), u = up.floats(), d = dOut.floats(), dg = dGate.floats(), du = dUp.floats();
         int width = Math.toIntExact(f);
         parallel.forRange(n, 4, (start, end) -> {
@@ -341,9 +303,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void add(Tensor acc, Tensor x) {
-        if (!acc.sameLayout(x) || acc.dtype() != DType.F32) {
-            throw new IllegalArgumentException("add: acc " + acc + " and x " + x + " must be F32 of one shape");
-        }
+        ShapeCheck.add(acc, x);
         FloatBuffer a = acc.floats(), b = x.floats();
         parallel.forRange(acc.numel(), 1 << 14, (start, end) -> {
             int from = (int) start, len = (int) (end - start);
@@ -359,9 +319,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void copy(Tensor dst, Tensor src) {
-        if (dst.dtype() != src.dtype() || dst.numel() != src.numel()) {
-            throw new IllegalArgumentException("copy: dst " + dst + " and src " + src + " differ in dtype or size");
-        }
+        ShapeCheck.copy(dst, src);
         Pointer.memcpy(at(dst), at(src), src.byteSize());
     }
 
@@ -377,19 +335,9 @@ public final class CpuBackend implements Backend {
     @Override
     public void tokenLogProbs(Tensor logp, Tensor lse, Tensor hidden, Tensor lmHead, Tensor labels) {
         long n = hidden.dim(0), c = hidden.dim(1), vocab = lmHead.dim(0);
-        f32("hidden", hidden, n, c);
-        f32("lmHead", lmHead, vocab, c);
-        require("labels", labels, DType.I32, n);
-        f32("logp", logp, n);
-        f32("lse", lse, n);
+        ShapeCheck.tokenLogProbs(logp, lse, hidden, lmHead, labels);
+        ShapeCheck.labels(labels.toIntArray(), vocab);
         IntBuffer label = labels.ints();
-        for (long t = 0; t < n; t++) {
-            int y = label.get((int) t);
-            if (y != IGNORE_INDEX && (y < 0 || y >= vocab)) {
-                throw new IllegalArgumentException("label " + y + " at position " + t
-                        + " is outside the vocabulary [0, " + vocab + ") and is not " + IGNORE_INDEX);
-            }
-        }
         long chunkRows = Math.max(1, Math.min(n, LOGITS_CHUNK_FLOATS / vocab));
         FloatBuffer outLogp = logp.floats(), outLse = lse.floats();
         int v = Math.toIntExact(vocab);
@@ -420,13 +368,7 @@ public final class CpuBackend implements Backend {
     public void tokenLogProbsBackward(Tensor dHidden, Tensor dLmHead, Tensor dLogp, Tensor hidden, Tensor lmHead,
                                       Tensor labels, Tensor lse) {
         long n = hidden.dim(0), c = hidden.dim(1), vocab = lmHead.dim(0);
-        f32("hidden", hidden, n, c);
-        f32("lmHead", lmHead, vocab, c);
-        f32("dHidden", dHidden, n, c);
-        f32("dLmHead", dLmHead, vocab, c);
-        f32("dLogp", dLogp, n);
-        f32("lse", lse, n);
-        require("labels", labels, DType.I32, n);
+        ShapeCheck.tokenLogProbsBackward(dHidden, dLmHead, dLogp, hidden, lmHead, labels, lse);
         int[] label = labels.toIntArray();
         FloatBuffer g = dLogp.floats(), logSumExp = lse.floats();
         long chunkRows = Math.max(1, Math.min(n, LOGITS_CHUNK_FLOATS / vocab));
