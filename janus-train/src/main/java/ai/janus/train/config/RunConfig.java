@@ -237,13 +237,11 @@ public record RunConfig(
         }
 
         private StrategyKind strategy() throws InvalidFileException {
-            String name = text("strategy", "local").toLowerCase(Locale.ROOT);
+            Map<String, StrategyKind> names = new LinkedHashMap<>();
             for (StrategyKind k : StrategyKind.values()) {
-                if (k.configName().equals(name)) {
-                    return k;
-                }
+                names.put(k.configName(), k);
             }
-            throw error("strategy", "strategy must be local, ddp, zero1, zero2 or zero3, found '" + name + "'");
+            return choice("strategy", "local", names, "local, ddp, zero1, zero2 or zero3");
         }
 
         private boolean present(String key) {
@@ -302,32 +300,28 @@ public record RunConfig(
         }
 
         private Optimizer optimizer() throws InvalidFileException {
-            String name = text("optimizer", "adamw").toLowerCase(Locale.ROOT);
-            return switch (name) {
-                case "adamw", "adamw_torch" -> Optimizer.ADAMW;
-                case "adamw_8bit", "adamw_bnb_8bit" -> Optimizer.ADAMW_8BIT;
-                default -> throw error("optimizer", "optimizer must be adamw or adamw_8bit, found '" + name + "'");
-            };
+            return choice("optimizer", "adamw", Map.of("adamw", Optimizer.ADAMW, "adamw_torch", Optimizer.ADAMW,
+                    "adamw_8bit", Optimizer.ADAMW_8BIT, "adamw_bnb_8bit", Optimizer.ADAMW_8BIT), "adamw or adamw_8bit");
         }
 
         private BackendKind backendKind() throws InvalidFileException {
-            String name = text("backend", "cpu").toLowerCase(Locale.ROOT);
-            return switch (name) {
-                case "cpu" -> BackendKind.CPU;
-                case "cuda" -> BackendKind.CUDA;
-                default -> throw error("backend", "backend must be cpu or cuda, found '" + name + "'");
-            };
+            return choice("backend", "cpu", Map.of("cpu", BackendKind.CPU, "cuda", BackendKind.CUDA), "cpu or cuda");
         }
 
         private Scheduler scheduler() throws InvalidFileException {
-            String name = text("lr_scheduler", "cosine").toLowerCase(Locale.ROOT);
-            return switch (name) {
-                case "cosine" -> Scheduler.COSINE;
-                case "linear" -> Scheduler.LINEAR;
-                case "constant" -> Scheduler.CONSTANT;
-                default -> throw error("lr_scheduler", "lr_scheduler must be cosine, linear or constant, found '" + name
-                        + "'");
-            };
+            return choice("lr_scheduler", "cosine", Map.of("cosine", Scheduler.COSINE, "linear", Scheduler.LINEAR,
+                    "constant", Scheduler.CONSTANT), "cosine, linear or constant");
+        }
+
+        /** The value {@code names} gives the (case-insensitive) text at {@code key}; else a one-line error. */
+        private <E> E choice(String key, String absent, Map<String, E> names, String expected)
+                throws InvalidFileException {
+            String name = text(key, absent).toLowerCase(Locale.ROOT);
+            E value = names.get(name);
+            if (value == null) {
+                throw error(key, key + " must be " + expected + ", found '" + name + "'");
+            }
+            return value;
         }
 
         private List<Dataset> datasets() throws InvalidFileException {
