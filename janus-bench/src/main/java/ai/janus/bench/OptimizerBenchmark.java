@@ -1,6 +1,6 @@
 package ai.janus.bench;
 
-import ai.janus.backend.cpu.Parallel;
+import ai.janus.parallel.Parallel;
 import ai.janus.model.ParameterSet;
 import ai.janus.optim.AdamW;
 import ai.janus.optim.AdamW8bit;

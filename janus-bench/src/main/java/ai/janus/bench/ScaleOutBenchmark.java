@@ -1,5 +1,6 @@
 package ai.janus.bench;
 
+import ai.janus.train.dist.TrainingParameters;
 import static org.bytedeco.pytorch.global.torch.ones;
 
 import ai.janus.backend.AttentionSpec;
@@ -21,7 +22,7 @@ import ai.janus.optim.LrSchedule;
 import ai.janus.tensor.DType;
 import ai.janus.tensor.Tensor;
 import ai.janus.train.Progress;
-import ai.janus.train.SftObjective;
+import ai.janus.train.objective.SftObjective;
 import ai.janus.train.Trainer;
 import ai.janus.train.dist.ShardLayout;
 import ai.janus.train.dist.Strategies;
@@ -171,7 +172,7 @@ public final class ScaleOutBenchmark {
                     MistralWeights.initialize(MODEL, start, 1);
                     CountingCommunicator c = new CountingCommunicator(g);
                     AdamWConfig adam = new AdamWConfig(0.9, 0.999, 1e-8, 0);
-                    Strategy s = Strategies.create(kind, c, new Trainer.Parameters(MODEL, start, null),
+                    Strategy s = Strategies.create(kind, c, new TrainingParameters(MODEL, start, null),
                             (p, sl) -> new AdamW(p, sl, adam, cpu.parallel()), 25L << 20, cpu);
                     Mistral model = new Mistral(MODEL, MistralWeights.of(MODEL, s.parameters()), cpu, s.hooks());
                     List<SftExample> examples = examples();

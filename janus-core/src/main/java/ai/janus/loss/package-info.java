@@ -2,7 +2,7 @@
  * The training objectives (objectives.md, "Losses"): per-sequence scores from per-token
  * log-probs ({@link ai.janus.loss.SequenceLogProbs}), {@link ai.janus.loss.SftLoss},
  * {@link ai.janus.loss.DpoLoss}, {@link ai.janus.loss.OrpoLoss} and the reward model's
- * {@link ai.janus.loss.BradleyTerryLoss}, and {@link ai.janus.loss.Objectives}, which runs each on one
+ * {@link ai.janus.loss.BradleyTerryLoss}, and {@link ai.janus.loss.ModelLosses}, which runs each on one
  * micro-batch of a model.
  *
  * <p>Reading order: {@code Mistral.forward} gives logp (N) → {@code SequenceLogProbs.forward} gives

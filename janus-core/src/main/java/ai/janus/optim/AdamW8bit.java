@@ -5,7 +5,7 @@ import static ai.janus.optim.QuantizationMaps.SIGNED_ZERO_CODE;
 import static ai.janus.optim.QuantizationMaps.UNSIGNED;
 import static ai.janus.optim.QuantizationMaps.UNSIGNED_ZERO_CODE;
 
-import ai.janus.backend.cpu.Parallel;
+import ai.janus.parallel.Parallel;
 import ai.janus.model.ParameterSet;
 import ai.janus.tensor.DType;
 import ai.janus.tensor.Tensor;

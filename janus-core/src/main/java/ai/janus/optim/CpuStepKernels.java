@@ -1,6 +1,6 @@
 package ai.janus.optim;
 
-import ai.janus.backend.cpu.Parallel;
+import ai.janus.parallel.Parallel;
 import ai.janus.model.ParameterSet;
 import ai.janus.tensor.Tensor;
 import java.util.List;

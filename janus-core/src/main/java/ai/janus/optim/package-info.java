@@ -11,7 +11,7 @@
  * {@link ai.janus.model.ParameterSet}, or a BF16 one with a {@link ai.janus.optim.Bf16Mode} (round to nearest even as bitsandbytes does, seeded stochastic
  * rounding, or fp32 master weights). Gradients are always an fp32 {@code ParameterSet} with the
  * same specs; {@code step} reads them and never modifies them ({@code GradClip} scales them in
- * place). Every step runs over chunks of whole tensors on a {@link ai.janus.backend.cpu.Parallel}
+ * place). Every step runs over chunks of whole tensors on a {@link ai.janus.parallel.Parallel}
  * pool; no value depends on which thread ran a chunk, so results are independent of the thread
  * count. Each algorithm's per-element math lives in one static method (the reference a GPU
  * kernel is tested against): {@code AdamWKernel.update}, {@code AdamW8bit.blockUpdate} and

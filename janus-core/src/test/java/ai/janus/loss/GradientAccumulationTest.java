@@ -178,7 +178,7 @@ class GradientAccumulationTest {
         long stepTokens = Batch.of(range(0, 8)).supervised(); // counted before the micro-batches run
         assertAligned("sft", params, (from, to, grads) -> {
             Batch b = Batch.of(range(from, to));
-            return Objectives.sft(model, b.tokens(), b.labels(), stepTokens, grads, false).loss();
+            return ModelLosses.sft(model, b.tokens(), b.labels(), stepTokens, grads, false).loss();
         });
     }
 
@@ -224,7 +224,7 @@ class GradientAccumulationTest {
         DpoLoss loss = new DpoLoss(0.5, 0.05);
         assertAligned("dpo", params, (from, to, grads) -> {
             Batch b = pairs(from, to);
-            return Objectives.dpo(model, b.tokens(), b.labels(), Arrays.copyOfRange(refChosen, from, to),
+            return ModelLosses.dpo(model, b.tokens(), b.labels(), Arrays.copyOfRange(refChosen, from, to),
                     Arrays.copyOfRange(refRejected, from, to), loss, 8, grads, true).loss();
         });
     }
@@ -244,7 +244,7 @@ class GradientAccumulationTest {
         DpoLoss loss = new DpoLoss(0.5, 0.05, 1.0);
         assertAligned("dpo + rpo", params, (from, to, grads) -> {
             Batch b = pairs(from, to);
-            return Objectives.dpo(model, b.tokens(), b.labels(), Arrays.copyOfRange(refChosen, from, to),
+            return ModelLosses.dpo(model, b.tokens(), b.labels(), Arrays.copyOfRange(refChosen, from, to),
                     Arrays.copyOfRange(refRejected, from, to), loss, 8, stepChosenTokens, grads, true).loss();
         });
     }
@@ -254,7 +254,7 @@ class GradientAccumulationTest {
         long stepChosenTokens = Batch.of(range(0, 8)).supervised();
         assertAligned("orpo", params, (from, to, grads) -> {
             Batch b = pairs(from, to);
-            return Objectives.orpo(model, b.tokens(), b.labels(), new OrpoLoss(0.5), 8, stepChosenTokens, grads, false)
+            return ModelLosses.orpo(model, b.tokens(), b.labels(), new OrpoLoss(0.5), 8, stepChosenTokens, grads, false)
                     .loss();
         });
     }
@@ -266,7 +266,7 @@ class GradientAccumulationTest {
             double[] margins = {0, 0.5, 0, -0.5, 1, 0, 0, 0.25};
             assertAligned("reward", rmParams, (from, to, grads) -> {
                 Batch b = pairs(from, to);
-                return Objectives.reward(rm, b.tokens(), b.lastTokens(), Arrays.copyOfRange(margins, from, to), 8, grads,
+                return ModelLosses.reward(rm, b.tokens(), b.lastTokens(), Arrays.copyOfRange(margins, from, to), 8, grads,
                         false).loss();
             });
         }

@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The objectives end to end through a tiny model: {@link Objectives} (forward, loss, backward into
+ * The objectives end to end through a tiny model: {@link ModelLosses} (forward, loss, backward into
  * every parameter) against libtorch autograd through {@link TorchMistral}, each loss written below
  * from objectives.md. {@link LossOracleTest} pins each loss's gradient with respect to the logits
  * at 1e-5; this test shows the chaining into the model (segments, pair layout, EOS rows, value
@@ -109,7 +109,7 @@ class ObjectivesOracleTest {
     void sft() throws IOException {
         int[][] seqs = sequences(1, 9, 14, 7);
         long stepTokens = 40;
-        compare("sft", seqs, (model, grads) -> Objectives.sft(model, TokenBatch.of(seqs), labels(seqs), stepTokens, grads,
+        compare("sft", seqs, (model, grads) -> ModelLosses.sft(model, TokenBatch.of(seqs), labels(seqs), stepTokens, grads,
                 false).loss(), sums -> {
             org.bytedeco.pytorch.Tensor total = sums.get(0).add(sums.get(1)).add(sums.get(2));
             return total.neg().div(new Scalar((double) stepTokens));
@@ -121,7 +121,7 @@ class ObjectivesOracleTest {
         int[][] seqs = sequences(2, 10, 8, 13, 9); // chosen 0, 1; rejected 2, 3
         double[] refChosen = {-28.0, -22.5}, refRejected = {-40.0, -25.0};
         DpoLoss loss = new DpoLoss(0.3, 0.1);
-        compare("dpo", seqs, (model, grads) -> Objectives.dpo(model, TokenBatch.of(seqs), labels(seqs), refChosen,
+        compare("dpo", seqs, (model, grads) -> ModelLosses.dpo(model, TokenBatch.of(seqs), labels(seqs), refChosen,
                 refRejected, loss, 3, grads, true).loss(), sums -> {
             org.bytedeco.pytorch.Tensor total = null;
             for (int i = 0; i < 2; i++) {
@@ -140,7 +140,7 @@ class ObjectivesOracleTest {
         double[] refChosen = {-28.0, -22.5}, refRejected = {-40.0, -25.0};
         long stepChosenTokens = 30;
         DpoLoss loss = new DpoLoss(0.3, 0.1, 0.8);
-        compare("dpo + rpo", seqs, (model, grads) -> Objectives.dpo(model, TokenBatch.of(seqs), labels(seqs), refChosen,
+        compare("dpo + rpo", seqs, (model, grads) -> ModelLosses.dpo(model, TokenBatch.of(seqs), labels(seqs), refChosen,
                 refRejected, loss, 3, stepChosenTokens, grads, true).loss(), sums -> {
             org.bytedeco.pytorch.Tensor total = null;
             for (int i = 0; i < 2; i++) {
@@ -159,7 +159,7 @@ class ObjectivesOracleTest {
     void orpo() throws IOException {
         int[][] seqs = sequences(3, 11, 9, 8, 12);
         long stepChosenTokens = 30;
-        compare("orpo", seqs, (model, grads) -> Objectives.orpo(model, TokenBatch.of(seqs), labels(seqs),
+        compare("orpo", seqs, (model, grads) -> ModelLosses.orpo(model, TokenBatch.of(seqs), labels(seqs),
                 new OrpoLoss(0.5), 4, stepChosenTokens, grads, false).loss(), sums -> {
             org.bytedeco.pytorch.Tensor nll = sums.get(0).add(sums.get(1)).neg().div(new Scalar((double) stepChosenTokens));
             org.bytedeco.pytorch.Tensor or = null;
@@ -227,7 +227,7 @@ class ObjectivesOracleTest {
             try (RewardModel.Loaded loaded = RewardModel.load(dir); CpuBackend cpu = new CpuBackend();
                  ParameterSet g = loaded.parameters().zerosLike()) {
                 RewardModel rm = new RewardModel(loaded.config(), loaded.parameters(), cpu);
-                lossOurs = Objectives.reward(rm, TokenBatch.of(seqs), lastTokens, margins, 3, g, true).loss();
+                lossOurs = ModelLosses.reward(rm, TokenBatch.of(seqs), lastTokens, margins, 3, g, true).loss();
                 for (ParameterSet.Spec s : g.specs()) {
                     grads.put(s.name(), g.get(s.name()).toFloatArray());
                 }

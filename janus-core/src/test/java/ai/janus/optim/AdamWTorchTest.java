@@ -7,7 +7,7 @@ import static ai.janus.optim.TorchOracle.values;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.janus.backend.cpu.Parallel;
+import ai.janus.parallel.Parallel;
 import ai.janus.model.ParameterSet;
 import java.util.ArrayList;
 import java.util.List;

@@ -3,7 +3,7 @@ package ai.janus.optim;
 import static ai.janus.optim.OptimTesting.spec;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.janus.backend.cpu.Parallel;
+import ai.janus.parallel.Parallel;
 import ai.janus.model.ParameterSet;
 import java.nio.FloatBuffer;
 import java.util.List;

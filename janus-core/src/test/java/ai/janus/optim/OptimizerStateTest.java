@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.janus.backend.cpu.Parallel;
+import ai.janus.parallel.Parallel;
 import ai.janus.io.InvalidFileException;
 import ai.janus.io.SafetensorsFile;
 import ai.janus.io.SafetensorsWriter;

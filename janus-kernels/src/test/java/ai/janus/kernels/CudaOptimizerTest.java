@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import ai.janus.backend.cpu.Parallel;
+import ai.janus.parallel.Parallel;
 import ai.janus.model.ParameterSet;
 import ai.janus.optim.AdamW;
 import ai.janus.optim.AdamW8bit;

@@ -21,7 +21,7 @@ import ai.janus.train.ModelExport;
 import ai.janus.train.Trainer;
 import ai.janus.train.TrainingRun;
 import ai.janus.train.config.RunConfig;
-import ai.janus.train.objective.RewardBatch;
+import ai.janus.data.batch.RewardBatch;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.io.InputStream;

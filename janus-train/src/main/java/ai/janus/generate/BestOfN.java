@@ -4,7 +4,7 @@ import ai.janus.data.ChatTemplate;
 import ai.janus.data.TemplatedSequence;
 import ai.janus.model.RewardModel;
 import ai.janus.model.RewardNormalization;
-import ai.janus.train.objective.RewardBatch;
+import ai.janus.data.batch.RewardBatch;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;

@@ -1,7 +1,8 @@
 package ai.janus.train;
 
+import ai.janus.train.objective.Objective;
 import ai.janus.backend.Backend;
-import ai.janus.backend.cpu.Parallel;
+import ai.janus.parallel.Parallel;
 import ai.janus.data.batch.EpochSampler;
 import ai.janus.dist.Communicator;
 import ai.janus.io.AtomicFiles;
@@ -15,6 +16,7 @@ import ai.janus.optim.Optimizer;
 import ai.janus.train.checkpoint.CheckpointStore;
 import ai.janus.train.dist.DataParallel;
 import ai.janus.train.dist.Strategy;
+import ai.janus.train.dist.TrainingParameters;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -58,7 +60,6 @@ import java.util.function.Function;
  */
 public final class Trainer implements AutoCloseable {
     public static final String STATE_FILE = "trainer_state.json";
-    public static final String OPTIMIZER_FILE = "optimizer.safetensors";
     public static final String METRICS_FILE = "metrics.jsonl";
 
     /**
@@ -71,25 +72,6 @@ public final class Trainer implements AutoCloseable {
                 throw new IllegalArgumentException("micro_batch_size, gradient_accumulation_steps and the step count "
                         + "must be >= 1 and save_steps >= 0: " + this);
             }
-        }
-    }
-
-    /**
-     * The parameters a step updates and the model reads: F32 ones, or BF16 ones the optimizer
-     * owns plus their F32 copy; {@code layout} names and shapes them (a causal LM's, a reward
-     * model's) and {@code configFields} go into the checkpoints' config.json (a reward model's
-     * architectures).
-     */
-    public record Parameters(MistralConfig config, ParameterSet working, ParameterSet bf16,
-                             Function<MistralConfig, List<ParameterSet.Spec>> layout, Map<String, Object> configFields) {
-        /** A causal LM's parameters. */
-        public Parameters(MistralConfig config, ParameterSet working, ParameterSet bf16) {
-            this(config, working, bf16, MistralWeights::specs, Map.of());
-        }
-
-        /** The parameters in their stored dtype: the BF16 ones, else the F32 ones. */
-        public ParameterSet stored() {
-            return bf16 != null ? bf16 : working;
         }
     }
 
@@ -113,7 +95,7 @@ public final class Trainer implements AutoCloseable {
      * @param provenance written into every checkpoint and checked on resume: tokenizer and data
      *                   fingerprints, template name, resolved config
      */
-    public Trainer(Settings settings, Parameters parameters, Optimizer optimizer, LrSchedule schedule,
+    public Trainer(Settings settings, TrainingParameters parameters, Optimizer optimizer, LrSchedule schedule,
                    Objective objective, Backend backend, Parallel parallel, Map<String, String> provenance,
                    Progress progress) {
         this(settings, DataParallel.local(parameters, optimizer, backend, parallel), schedule, objective, provenance,

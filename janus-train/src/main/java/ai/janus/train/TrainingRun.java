@@ -1,5 +1,12 @@
 package ai.janus.train;
 
+import ai.janus.train.dist.TrainingParameters;
+import ai.janus.train.objective.PairObjective;
+import ai.janus.train.objective.RewardObjective;
+import ai.janus.train.objective.OrpoObjective;
+import ai.janus.train.objective.DpoObjective;
+import ai.janus.train.objective.SftObjective;
+import ai.janus.train.objective.Objective;
 import ai.janus.backend.Backend;
 import ai.janus.backend.cpu.CpuBackend;
 import ai.janus.data.ChatTemplate;
@@ -159,10 +166,10 @@ public final class TrainingRun {
                         ? new AdamW8bit(p, slices, Bf16Mode.nearestEven(), adam, cpu.parallel())
                         : new AdamW8bit(p, slices, adam, stepKernels);
             };
-            Trainer.Parameters trainable = rm
-                    ? new Trainer.Parameters(mc, params, bf16, RewardModel::specs,
+            TrainingParameters trainable = rm
+                    ? new TrainingParameters(mc, params, bf16, RewardModel::specs,
                             Map.of("architectures", List.of(RewardModel.ARCHITECTURE)))
-                    : new Trainer.Parameters(mc, params, bf16);
+                    : new TrainingParameters(mc, params, bf16);
             Strategy strategy = Strategies.create(config.strategy(), communicator, trainable, optimizers,
                     (long) (config.bucketSizeMb() * (1 << 20)), cpu, stepKernels);
             ParameterSet weights = strategy.parameters();

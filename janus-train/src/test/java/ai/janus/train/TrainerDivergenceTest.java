@@ -1,5 +1,7 @@
 package ai.janus.train;
 
+import ai.janus.train.dist.TrainingParameters;
+import ai.janus.train.objective.SftObjective;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -37,7 +39,7 @@ class TrainerDivergenceTest {
             }
             Mistral model = new Mistral(config, MistralWeights.of(config, params), cpu);
             Trainer.Settings settings = new Trainer.Settings(2, 1, 3, 1.0, 5, 0, 0, dir);
-            try (Trainer trainer = new Trainer(settings, new Trainer.Parameters(config, params, null), opt,
+            try (Trainer trainer = new Trainer(settings, new TrainingParameters(config, params, null), opt,
                     LrSchedule.constant(1e-3, 0, 3), new SftObjective(model, examples, samples, false), cpu,
                     cpu.parallel(), Map.of(), Progress.silent())) {
                 TrainingDivergedException e = assertThrows(TrainingDivergedException.class, trainer::train);

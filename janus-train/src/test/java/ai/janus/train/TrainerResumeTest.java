@@ -1,5 +1,8 @@
 package ai.janus.train;
 
+import ai.janus.train.dist.Strategy;
+import ai.janus.train.dist.TrainingParameters;
+import ai.janus.train.objective.SftObjective;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -96,7 +99,7 @@ class TrainerResumeTest {
                 public void finish() {}
             };
             Trainer.Settings settings = new Trainer.Settings(2, 2, 8, 1.0, 99, 4, 0, out);
-            try (Trainer trainer = new Trainer(settings, new Trainer.Parameters(CONFIG, params, bf16Params), opt,
+            try (Trainer trainer = new Trainer(settings, new TrainingParameters(CONFIG, params, bf16Params), opt,
                     LrSchedule.cosine(3e-3, 2, 8), new SftObjective(model, examples, samples, false), cpu,
                     cpu.parallel(), Map.of("data", "seven-examples"), crash)) {
                 if (resume) {
@@ -153,7 +156,7 @@ class TrainerResumeTest {
     void aDamagedCheckpointIsNeverResumedFrom() throws IOException {
         Path crashed = dir.resolve("b");
         assertThrows(IllegalStateException.class, () -> train(crashed, "adamw", false, 5, false));
-        Files.delete(crashed.resolve("checkpoints/step-4/" + Trainer.OPTIMIZER_FILE));
+        Files.delete(crashed.resolve("checkpoints/step-4/" + Strategy.OPTIMIZER_FILE));
         assertTrue(new ai.janus.train.checkpoint.CheckpointStore(crashed.resolve("checkpoints"), 0).latest().isEmpty(),
                 "a checkpoint missing a file does not verify, so there is nothing to resume from");
     }

@@ -1,5 +1,7 @@
 package ai.janus.backend.cpu;
 
+import ai.janus.parallel.Parallel;
+
 
 import ai.janus.backend.AttentionSpec;
 import ai.janus.backend.Backend;

@@ -1,5 +1,7 @@
 package ai.janus.backend.cpu;
 
+import ai.janus.parallel.Parallel;
+
 import static ai.janus.backend.ShapeCheck.f32;
 
 import ai.janus.backend.AttentionSpec;

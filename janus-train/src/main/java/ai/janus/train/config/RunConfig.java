@@ -1,6 +1,7 @@
 package ai.janus.train.config;
 
 import ai.janus.io.InvalidFileException;
+import ai.janus.train.dist.OptimizerKind;
 import ai.janus.train.dist.StrategyKind;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
@@ -63,7 +64,7 @@ public record RunConfig(
         int gradientAccumulationSteps,
         int numEpochs,
         long maxSteps,
-        Optimizer optimizer,
+        OptimizerKind optimizer,
         Scheduler lrScheduler,
         double learningRate,
         long warmupSteps,
@@ -93,8 +94,6 @@ public record RunConfig(
 
     /** A data file and the row format it holds. */
     public record Dataset(Path path, String type) {}
-
-    public enum Optimizer { ADAMW, ADAMW_8BIT }
 
     public enum Scheduler { COSINE, LINEAR, CONSTANT }
 
@@ -299,9 +298,9 @@ public record RunConfig(
             return v.booleanValue();
         }
 
-        private Optimizer optimizer() throws InvalidFileException {
-            return choice("optimizer", "adamw", Map.of("adamw", Optimizer.ADAMW, "adamw_torch", Optimizer.ADAMW,
-                    "adamw_8bit", Optimizer.ADAMW_8BIT, "adamw_bnb_8bit", Optimizer.ADAMW_8BIT), "adamw or adamw_8bit");
+        private OptimizerKind optimizer() throws InvalidFileException {
+            return choice("optimizer", "adamw", Map.of("adamw", OptimizerKind.ADAMW, "adamw_torch", OptimizerKind.ADAMW,
+                    "adamw_8bit", OptimizerKind.ADAMW_8BIT, "adamw_bnb_8bit", OptimizerKind.ADAMW_8BIT), "adamw or adamw_8bit");
         }
 
         private BackendKind backendKind() throws InvalidFileException {
@@ -368,7 +367,7 @@ public record RunConfig(
         m.put("gradient_accumulation_steps", gradientAccumulationSteps);
         m.put("num_epochs", numEpochs);
         putIfSet(m, "max_steps", maxSteps);
-        m.put("optimizer", optimizer == Optimizer.ADAMW ? "adamw" : "adamw_8bit");
+        m.put("optimizer", optimizer == OptimizerKind.ADAMW ? "adamw" : "adamw_8bit");
         m.put("lr_scheduler", lrScheduler.name().toLowerCase(Locale.ROOT));
         m.put("learning_rate", learningRate);
         putIfSet(m, "warmup_steps", warmupSteps);

@@ -1,7 +1,7 @@
 package ai.janus.train.dist;
 
 import ai.janus.backend.Backend;
-import ai.janus.backend.cpu.Parallel;
+import ai.janus.parallel.Parallel;
 import ai.janus.dist.Communicator;
 import ai.janus.dist.LocalCommunicator;
 import ai.janus.dist.Work;
@@ -13,7 +13,6 @@ import ai.janus.optim.StepKernels;
 import ai.janus.optim.Optimizer;
 import ai.janus.optim.ParameterSlice;
 import ai.janus.tensor.Tensor;
-import ai.janus.train.Trainer;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -51,7 +50,7 @@ public final class DataParallel implements Strategy, LayerHooks {
 
     private final StrategyKind kind;
     private final Communicator communicator;
-    private final Trainer.Parameters parameters;
+    private final TrainingParameters parameters;
     private final ParameterSet gradients;
     private final Optimizer optimizer;
     private final boolean ownsOptimizer;
@@ -68,7 +67,7 @@ public final class DataParallel implements Strategy, LayerHooks {
      * @param parameters  the model's parameters (the caller's; used in place)
      * @param bucketBytes DDP's bucket size
      */
-    public DataParallel(StrategyKind kind, Communicator communicator, Trainer.Parameters parameters,
+    public DataParallel(StrategyKind kind, Communicator communicator, TrainingParameters parameters,
                         OptimizerFactory optimizers, long bucketBytes, Backend backend, Parallel parallel) {
         this(kind, communicator, parameters, optimizers, true, bucketBytes, backend, StepKernels.cpu(parallel));
     }
@@ -77,19 +76,19 @@ public final class DataParallel implements Strategy, LayerHooks {
      * The same, with the gradient norm and clipping on {@code kernels} (the GPU's for one CUDA
      * process; the optimizer the factory makes chooses its own).
      */
-    public DataParallel(StrategyKind kind, Communicator communicator, Trainer.Parameters parameters,
+    public DataParallel(StrategyKind kind, Communicator communicator, TrainingParameters parameters,
                         OptimizerFactory optimizers, long bucketBytes, Backend backend, StepKernels kernels) {
         this(kind, communicator, parameters, optimizers, true, bucketBytes, backend, kernels);
     }
 
     /** One process with an optimizer the caller made and closes (the trainer's original constructor). */
-    public static DataParallel local(Trainer.Parameters parameters, Optimizer optimizer, Backend backend,
+    public static DataParallel local(TrainingParameters parameters, Optimizer optimizer, Backend backend,
                                      Parallel parallel) {
         return new DataParallel(StrategyKind.LOCAL, new LocalCommunicator(), parameters, (p, s) -> optimizer, false, 0,
                 backend, StepKernels.cpu(parallel));
     }
 
-    private DataParallel(StrategyKind kind, Communicator communicator, Trainer.Parameters parameters,
+    private DataParallel(StrategyKind kind, Communicator communicator, TrainingParameters parameters,
                          OptimizerFactory optimizers, boolean ownsOptimizer, long bucketBytes, Backend backend,
                          StepKernels kernels) {
         if (kind != StrategyKind.LOCAL && kind != StrategyKind.DDP) {
@@ -258,7 +257,7 @@ public final class DataParallel implements Strategy, LayerHooks {
         if (communicator.rank() == 0) {
             HfCheckpoint.save(directory, parameters.config(), stored(), stored().dtype(), Long.MAX_VALUE,
                     parameters.configFields());
-            optimizer.save(directory.resolve(Trainer.OPTIMIZER_FILE));
+            optimizer.save(directory.resolve(Strategy.OPTIMIZER_FILE));
         }
     }
 
@@ -270,7 +269,7 @@ public final class DataParallel implements Strategy, LayerHooks {
         if (parameters.bf16() != null) {
             parameters.working().copyFrom(parameters.bf16());
         }
-        optimizer.load(directory.resolve(Trainer.OPTIMIZER_FILE));
+        optimizer.load(directory.resolve(Strategy.OPTIMIZER_FILE));
     }
 
     @Override

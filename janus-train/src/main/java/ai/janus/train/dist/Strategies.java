@@ -3,7 +3,6 @@ package ai.janus.train.dist;
 import ai.janus.backend.cpu.CpuBackend;
 import ai.janus.dist.Communicator;
 import ai.janus.optim.StepKernels;
-import ai.janus.train.Trainer;
 
 /** The strategy a run config names, over a communicator. */
 public final class Strategies {
@@ -14,7 +13,7 @@ public final class Strategies {
      * communicate while they are built). DataParallel trains {@code parameters} in place; ZeRO
      * copies them into its own layout.
      */
-    public static Strategy create(StrategyKind kind, Communicator communicator, Trainer.Parameters parameters,
+    public static Strategy create(StrategyKind kind, Communicator communicator, TrainingParameters parameters,
                                   OptimizerFactory optimizers, long bucketBytes, CpuBackend cpu) {
         return create(kind, communicator, parameters, optimizers, bucketBytes, cpu, StepKernels.cpu(cpu.parallel()));
     }
@@ -24,7 +23,7 @@ public final class Strategies {
      * clips on the CPU pool: its norm adds GradClip's per-2048-block sums across the ranks, which
      * other kernels need not reproduce ({@link StepKernels#sumOfSquares}).
      */
-    public static Strategy create(StrategyKind kind, Communicator communicator, Trainer.Parameters parameters,
+    public static Strategy create(StrategyKind kind, Communicator communicator, TrainingParameters parameters,
                                   OptimizerFactory optimizers, long bucketBytes, CpuBackend cpu, StepKernels kernels) {
         return switch (kind) {
             case LOCAL, DDP -> new DataParallel(kind, communicator, parameters, optimizers, bucketBytes, cpu, kernels);

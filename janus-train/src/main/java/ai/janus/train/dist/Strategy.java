@@ -7,7 +7,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 
 /**
- * How the ranks of a job share one optimizer step, as the {@link ai.janus.train.Trainer} drives it:
+ * How the ranks of a job share one optimizer step, as the trainer ({@code ai.janus.train.Trainer}) drives it:
  *
  * <pre>
  * beginStep()                                   zero the gradients (ZeRO-3: gather the embedding and head)
@@ -23,6 +23,9 @@ import java.nio.file.Path;
  * weights), the gradients and the optimizer (of the whole model or of this rank's shard).
  */
 public interface Strategy extends AutoCloseable {
+    /** The file in a checkpoint directory that holds a rank's optimizer state. */
+    String OPTIMIZER_FILE = "optimizer.safetensors";
+
     /** Bytes this rank holds for parameters, gradients and optimizer state (the memory formula's terms). */
     record Memory(long parameters, long gradients, long optimizer) {}
 

@@ -1,7 +1,7 @@
 package ai.janus.train.dist;
 
 import ai.janus.backend.Backend;
-import ai.janus.backend.cpu.Parallel;
+import ai.janus.parallel.Parallel;
 import ai.janus.dist.Communicator;
 import ai.janus.dist.Work;
 import ai.janus.io.InvalidFileException;
@@ -14,7 +14,6 @@ import ai.janus.optim.GradClip;
 import ai.janus.optim.Optimizer;
 import ai.janus.tensor.DType;
 import ai.janus.tensor.Tensor;
-import ai.janus.train.Trainer;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -66,7 +65,7 @@ public final class Zero implements Strategy, LayerHooks {
     private final StrategyKind kind;
     private final int stage;
     private final Communicator communicator;
-    private final Trainer.Parameters parameters;
+    private final TrainingParameters parameters;
     private final ShardLayout layout;
     private final int rank;
     private final int layers;
@@ -100,7 +99,7 @@ public final class Zero implements Strategy, LayerHooks {
     private final Work[] slotGather = new Work[2];
     private final int[] slotGatherLayer = {-1, -1};
 
-    public Zero(StrategyKind kind, Communicator communicator, Trainer.Parameters parameters,
+    public Zero(StrategyKind kind, Communicator communicator, TrainingParameters parameters,
                 OptimizerFactory optimizers, Backend backend, Parallel parallel) {
         if (kind.zeroStage() == 0) {
             throw new IllegalArgumentException("Zero is zero1, zero2 or zero3, not " + kind.configName());

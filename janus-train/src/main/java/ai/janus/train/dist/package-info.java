@@ -1,5 +1,5 @@
 /**
- * Training on several ranks: how the {@link ai.janus.train.Trainer}'s optimizer step is shared
+ * Training on several ranks: how the {@code ai.janus.train.Trainer}'s optimizer step is shared
  * out ({@link ai.janus.train.dist.Strategy}) over an {@link ai.janus.dist.Communicator}.
  *
  * <ul>

@@ -1,11 +1,12 @@
 package ai.janus.train.objective;
 
+import ai.janus.data.batch.PairBatch;
 import ai.janus.data.PairExample;
 import ai.janus.data.batch.TrainingBatch;
 import ai.janus.io.AtomicFiles;
 import ai.janus.io.InvalidFileException;
 import ai.janus.io.Json;
-import ai.janus.loss.Objectives;
+import ai.janus.loss.ModelLosses;
 import ai.janus.loss.SequenceLogProbs;
 import ai.janus.model.Mistral;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -25,7 +26,7 @@ import java.util.function.Supplier;
  * training and cached on disk under a {@link ReferenceKey}; a cache whose key differs from the
  * current one is refused (one line naming the file and what changed), never used.
  *
- * <p>They come from the policy's own code path: {@code Objectives.score}, the model's inference
+ * <p>They come from the policy's own code path: {@code ModelLosses.score}, the model's inference
  * forward, which gives the training forward's bits, over {@link PairBatch#packed} micro-batches
  * of consecutive pairs. At step 0 the policy equals the reference, so every pair's DPO loss is
  * exactly ln 2 when the policy's micro-batches are the reference pass's (the CPU backend's GEMM
@@ -69,7 +70,7 @@ public final class ReferenceLogProbs {
         for (int from = 0; from < p; from += pairsPerBatch) {
             int k = Math.min(pairsPerBatch, p - from);
             TrainingBatch batch = PairBatch.packed(pairs.subList(from, from + k));
-            SequenceLogProbs seq = Objectives.score(reference, batch.tokens(), batch.labels());
+            SequenceLogProbs seq = ModelLosses.score(reference, batch.tokens(), batch.labels());
             for (int i = 0; i < k; i++) {
                 chosen[from + i] = finite(seq.sum(i), pairs.get(from + i));
                 rejected[from + i] = finite(seq.sum(k + i), pairs.get(from + i));

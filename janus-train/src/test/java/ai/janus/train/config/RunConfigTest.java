@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.janus.train.dist.OptimizerKind;
 import ai.janus.io.InvalidFileException;
 import ai.janus.train.dist.StrategyKind;
 import java.nio.file.Path;
@@ -32,7 +33,7 @@ class RunConfigTest {
         RunConfig c = RunConfig.parse(FILE, MINIMAL);
         assertEquals(Path.of("runs/base/tokenizer.model"), c.tokenizer());
         assertEquals(2048, c.sequenceLen());
-        assertEquals(RunConfig.Optimizer.ADAMW, c.optimizer());
+        assertEquals(OptimizerKind.ADAMW, c.optimizer());
         assertEquals(RunConfig.Scheduler.COSINE, c.lrScheduler());
         assertEquals(1.0, c.maxGradNorm());
         assertEquals(1, c.savesPerEpoch());
@@ -54,7 +55,7 @@ class RunConfigTest {
         RunConfig c = RunConfig.parse(FILE, MINIMAL + "optimizer: adamw_bnb_8bit\nwarmup_ratio: 0.03\nsave_steps: 50\n");
         RunConfig again = RunConfig.parse(FILE, c.toYaml());
         assertEquals(c, again);
-        assertEquals(RunConfig.Optimizer.ADAMW_8BIT, again.optimizer());
+        assertEquals(OptimizerKind.ADAMW_8BIT, again.optimizer());
         assertEquals(0, again.savesPerEpoch());
     }
 

@@ -18,7 +18,7 @@ import ai.janus.optim.Bf16Mode;
 import ai.janus.optim.LrSchedule;
 import ai.janus.tensor.DType;
 import ai.janus.train.Progress;
-import ai.janus.train.SftObjective;
+import ai.janus.train.objective.SftObjective;
 import ai.janus.train.Trainer;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -93,7 +93,7 @@ class DataParallelTest {
              CpuBackend cpu = new CpuBackend(1);
              ParameterSet bf16 = ParameterSet.copyOf(params, DType.BF16)) {
             params.copyFrom(bf16);
-            Trainer.Parameters p = new Trainer.Parameters(DistFixture.CONFIG, params, bf16);
+            TrainingParameters p = new TrainingParameters(DistFixture.CONFIG, params, bf16);
             Strategy strategy = new DataParallel(c.worldSize() == 1 ? StrategyKind.LOCAL : StrategyKind.DDP, c, p,
                     (weights, slices) -> new AdamW(weights, slices, Bf16Mode.nearestEven(),
                             DistFixture.ADAM, cpu.parallel()), 64 << 10, cpu, cpu.parallel());

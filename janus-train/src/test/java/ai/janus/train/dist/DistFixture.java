@@ -14,7 +14,7 @@ import ai.janus.optim.AdamWConfig;
 import ai.janus.optim.LrSchedule;
 import ai.janus.optim.Optimizer;
 import ai.janus.train.Progress;
-import ai.janus.train.SftObjective;
+import ai.janus.train.objective.SftObjective;
 import ai.janus.train.Trainer;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -89,7 +89,7 @@ final class DistFixture {
             Mistral model = new Mistral(CONFIG, MistralWeights.of(CONFIG, params), cpu);
             try (Optimizer opt = optimizer(optimizer, params, ai.janus.optim.ParameterSlice.whole(params.specs()), cpu);
                  Trainer trainer = new Trainer(settings(microBatch, accumulation, out),
-                         new Trainer.Parameters(CONFIG, params, null), opt, LrSchedule.cosine(3e-3, 2, STEPS),
+                         new TrainingParameters(CONFIG, params, null), opt, LrSchedule.cosine(3e-3, 2, STEPS),
                          new SftObjective(model, examples, samples(examples.size()), false), cpu, cpu.parallel(),
                          Map.of("data", "sixteen"), Progress.silent())) {
                 List<Trainer.StepMetrics> history = trainer.train();
@@ -101,7 +101,7 @@ final class DistFixture {
     /** Makes the strategy of one rank (every rank calls it at once: strategies communicate when built). */
     @FunctionalInterface
     interface StrategyMaker {
-        Strategy make(Communicator c, Trainer.Parameters parameters, OptimizerFactory optimizers, CpuBackend cpu);
+        Strategy make(Communicator c, TrainingParameters parameters, OptimizerFactory optimizers, CpuBackend cpu);
     }
 
     /** One rank of a sharded run, from the same starting weights; returns its history and the weights it ends with. */
@@ -121,7 +121,7 @@ final class DistFixture {
                     boolean checkpointing, boolean resume, MistralConfig config) throws IOException {
         List<SftExample> examples = examples();
         try (ParameterSet start = initialWeights(config); CpuBackend cpu = new CpuBackend(1)) {
-            Trainer.Parameters parameters = new Trainer.Parameters(config, start, null);
+            TrainingParameters parameters = new TrainingParameters(config, start, null);
             Strategy strategy = maker.make(c, parameters, (p, s) -> optimizer(optimizer, p, s, cpu), cpu);
             Mistral model = new Mistral(config, MistralWeights.of(config, strategy.parameters()), cpu, strategy.hooks());
             try (Trainer trainer = new Trainer(settings, strategy, LrSchedule.cosine(3e-3, 2, settings.totalSteps()),

@@ -11,7 +11,6 @@ import ai.janus.model.ParameterSet;
 import ai.janus.optim.AdamW;
 import ai.janus.optim.AdamW8bit;
 import ai.janus.optim.AdamWConfig;
-import ai.janus.train.Trainer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -85,7 +84,7 @@ class MemoryAccountingTest {
         List<Object[]> perRank = ThreadRanks.run(w, dir.resolve("store"), Duration.ofSeconds(60), c -> {
             try (ParameterSet start = ParameterSet.allocate(specs); CpuBackend cpu = new CpuBackend(1)) {
                 MistralWeights.initialize(CONFIG, start, 3);
-                Trainer.Parameters p = new Trainer.Parameters(CONFIG, start, null);
+                TrainingParameters p = new TrainingParameters(CONFIG, start, null);
                 try (Strategy s = Strategies.create(kind, c, p, (params, slices) -> optimizer.equals("adamw")
                         ? new AdamW(params, slices, adam, cpu.parallel())
                         : new AdamW8bit(params, slices, adam, cpu.parallel()), DataParallel.DEFAULT_BUCKET_BYTES, cpu)) {

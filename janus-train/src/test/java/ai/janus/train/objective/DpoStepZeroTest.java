@@ -1,5 +1,6 @@
 package ai.janus.train.objective;
 
+import ai.janus.data.batch.PairBatch;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,7 +13,7 @@ import ai.janus.data.ValidationRules;
 import ai.janus.data.Validator;
 import ai.janus.data.batch.TrainingBatch;
 import ai.janus.loss.DpoLoss;
-import ai.janus.loss.Objectives;
+import ai.janus.loss.ModelLosses;
 import ai.janus.model.Mistral;
 import ai.janus.model.MistralConfig;
 import ai.janus.model.MistralWeights;
@@ -55,7 +56,7 @@ class DpoStepZeroTest {
             double stepLoss = 0;
             for (int from = 0; from < pairs.size(); from += perBatch) {
                 TrainingBatch b = PairBatch.packed(pairs.subList(from, from + perBatch));
-                DpoLoss.Result r = Objectives.dpo(model, b.tokens(), b.labels(), ref.chosen(from, from + perBatch),
+                DpoLoss.Result r = ModelLosses.dpo(model, b.tokens(), b.labels(), ref.chosen(from, from + perBatch),
                         ref.rejected(from, from + perBatch), loss, pairs.size(), grads, true);
                 for (int i = 0; i < perBatch; i++) {
                     assertEquals(LN2, r.pairLoss()[i], "pair " + (from + i)); // exactly: S_π = S_ref bit for bit
@@ -80,7 +81,7 @@ class DpoStepZeroTest {
             DpoLoss.Metrics metrics = null;
             for (int from = 0; from < pairs.size(); from += perBatch) {
                 TrainingBatch b = PairBatch.packed(pairs.subList(from, from + perBatch));
-                DpoLoss.Result r = Objectives.dpo(model, b.tokens(), b.labels(), ref.chosen(from, from + perBatch),
+                DpoLoss.Result r = ModelLosses.dpo(model, b.tokens(), b.labels(), ref.chosen(from, from + perBatch),
                         ref.rejected(from, from + perBatch), loss, pairs.size(), grads, true);
                 after += r.loss();
                 metrics = metrics == null ? r.metrics() : metrics.plus(r.metrics());

@@ -1,5 +1,6 @@
 package ai.janus.train.objective;
 
+import ai.janus.data.batch.RewardBatch;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import ai.janus.backend.cpu.CpuBackend;

@@ -1,0 +1,88 @@
+package ai.janus.cli;
+
+import ai.janus.backend.cpu.CpuBackend;
+import ai.janus.data.ChatTemplate;
+import ai.janus.data.tokenizer.SentencePieceTokenizer;
+import ai.janus.generate.BestOfN;
+import ai.janus.generate.Generator;
+import ai.janus.generate.SamplingConfig;
+import ai.janus.io.AtomicFiles;
+import ai.janus.io.Json;
+import ai.janus.model.HfCheckpoint;
+import ai.janus.model.Mistral;
+import ai.janus.model.RewardModel;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * {@code janus best-of-n}: N samples per JSONL prompt from the policy, scored by a reward model
+ * normalised with its stored mean/std; each row gains the best {@code response}, every sample and
+ * its raw reward and normalised score, and the index of the best.
+ */
+final class BestOfNCommand {
+    private static final String USAGE = """
+            usage: janus best-of-n --model DIR --reward-model DIR --prompts FILE.jsonl --out FILE.jsonl [options]
+              Prompts are rows {"system": ..., "prompt": ...} (other fields kept). The reward model is read at the EOS
+              of "<s>[INST] {system}\\n{prompt} [/INST] {response} </s>" and normalised as (r - mean) / std.
+            options:
+              --n N                      samples per prompt (default 4)
+              --temperature T --top-p P --repetition-penalty R --max-new-tokens N --seed S   as janus generate
+              --tokenizer MODEL          default DIR/tokenizer.model (shared by both models)
+            """;
+
+    private BestOfNCommand() {}
+
+    static int run(List<String> argv, PrintStream out, PrintStream err) throws IOException, Janus.UsageException {
+        Args args = new Args(argv, Set.of("--model", "--reward-model", "--prompts", "--out", "--n", "--temperature",
+                "--top-p", "--repetition-penalty", "--max-new-tokens", "--seed", "--tokenizer"), Set.of());
+        if (args.help()) {
+            out.print(USAGE);
+            return 0;
+        }
+        args.positionals(0, "options only");
+        Path modelDir = Path.of(args.require("--model")), rmDir = Path.of(args.require("--reward-model"));
+        Path promptsFile = Path.of(args.require("--prompts")), outFile = Path.of(args.require("--out"));
+        Path tokenizerFile = Path.of(args.get("--tokenizer", modelDir.resolve("tokenizer.model").toString()));
+        int n = (int) args.getLong("--n", 4);
+        if (n < 1) {
+            throw new Janus.UsageException("--n must be >= 1");
+        }
+        SamplingConfig sampling = GenerateCommand.sampling(args);
+        List<ObjectNode> rows = GenerateCommand.readPrompts(promptsFile);
+        try (SentencePieceTokenizer tokenizer = SentencePieceTokenizer.load(tokenizerFile);
+             HfCheckpoint.Loaded policy = HfCheckpoint.load(modelDir); RewardModel.Loaded rm = RewardModel.load(rmDir);
+             CpuBackend cpu = new CpuBackend()) {
+            ChatTemplate template = new ChatTemplate(tokenizer);
+            BestOfN best = new BestOfN(new Generator(new Mistral(policy.config(), policy.weights(), cpu), tokenizer.eosId()),
+                    new RewardModel(rm.config(), rm.parameters(), cpu), rm.normalization(), template);
+            StringBuilder output = new StringBuilder();
+            for (int i = 0; i < rows.size(); i++) {
+                ObjectNode row = rows.get(i);
+                BestOfN.Choice c = best.choose(row.path("system").asText(""), row.get("prompt").asText(), n, sampling, i);
+                row.put("response", c.bestResponse());
+                row.put("best", c.best());
+                ArrayNode samples = row.putArray("samples");
+                for (int j = 0; j < n; j++) {
+                    ObjectNode s = samples.addObject();
+                    s.put("response", c.responses().get(j));
+                    s.put("reward", c.rewards()[j]);
+                    s.put("score", c.scores()[j]);
+                }
+                output.append(Json.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsString(row))
+                        .append('\n');
+                err.printf("best-of-%d: %d/%d prompts%n", n, i + 1, rows.size());
+            }
+            AtomicFiles.write(outFile, output.toString().getBytes(StandardCharsets.UTF_8));
+            out.printf("janus best-of-n: %d prompts × %d samples, best answers written to %s%n", rows.size(), n,
+                    outFile.toAbsolutePath());
+        }
+        return 0;
+    }
+}
