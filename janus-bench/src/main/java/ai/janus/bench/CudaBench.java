@@ -12,6 +12,7 @@ import ai.janus.model.TokenBatch;
 import ai.janus.optim.AdamW8bit;
 import ai.janus.optim.AdamWConfig;
 import ai.janus.tensor.DType;
+import ai.janus.tensor.Storage;
 import ai.janus.tensor.Tensor;
 import java.util.Optional;
 import java.util.SplittableRandom;
@@ -40,11 +41,17 @@ public final class CudaBench {
             System.exit(2);
         }
         try (CudaBackend cuda = CudaBackend.open()) {
-            System.out.println("device: " + cuda.name());
-            attention(cuda);
-            gemm(cuda);
-            adamw8bit(cuda);
-            trainingStep(cuda, peak);
+            // every tensor below lives in the device's managed memory
+            Storage.Allocator previous = Storage.useAllocator(cuda.allocator());
+            try {
+                System.out.println("device: " + cuda.name());
+                attention(cuda);
+                gemm(cuda);
+                adamw8bit(cuda);
+                trainingStep(cuda, peak);
+            } finally {
+                Storage.useAllocator(previous);
+            }
         }
     }
 

@@ -19,6 +19,8 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import org.bytedeco.cuda.global.cublas;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.Pointer;
@@ -30,12 +32,32 @@ import org.bytedeco.javacpp.Pointer;
  * accumulate rules). {@link ai.janus.backend.cpu.CpuBackend} is the specification; the contract
  * tests run both.
  *
- * <p>Memory: {@link #open} installs the device's caching managed-memory allocator as
- * {@link Storage}'s allocator, so every tensor allocated while the backend is open (the model's
- * activations, parameter and gradient sets, optimizer state) is addressable by kernels and by
- * Java. A tensor from elsewhere — allocated before, or a memory-mapped checkpoint — is staged:
- * copied into a managed block for the op, and copied back if the op writes it. {@link #close}
- * puts the previous allocator back; tensors already allocated stay valid (see {@link CudaDevice}).
+ * <p>Memory: {@link #open} changes no global state. The caller installs the device's caching
+ * managed-memory allocator, {@link #allocator()}, as {@link Storage}'s, and puts the previous one
+ * back before closing:
+ *
+ * <pre>{@code
+ * try (CudaBackend cuda = CudaBackend.open()) {
+ *     Storage.Allocator previous = Storage.useAllocator(cuda.allocator());
+ *     try {
+ *         ... // tensors allocated here live in managed memory
+ *     } finally {
+ *         Storage.useAllocator(previous);
+ *     }
+ * }
+ * }</pre>
+ *
+ * While it is installed every tensor allocated (the model's activations, parameter and gradient
+ * sets, optimizer state) is addressable by kernels and by Java. A tensor from elsewhere —
+ * allocated before, while it was not installed, or a memory-mapped checkpoint — is staged: copied
+ * into a managed block for the op, and copied back if the op writes it. Tensors already allocated
+ * stay valid after close (see {@link CudaDevice}). As a safety net, {@link #close} puts back the
+ * allocator that was current when the backend opened if {@link #allocator()} is still current.
+ *
+ * <p>Ops: each op is one call of the package-private helper {@code call} (or {@code run}), which
+ * takes the device's lock, stages the operands and ends the op (stream synchronisation,
+ * copy-back, release of the staging); {@link CudaOptimizerKernels} runs its kernels through the
+ * same helper.
  *
  * <p>Precision: the tensor-core work takes bf16 inputs — matmul operands, attention's Q, K, V and
  * dO are cast from fp32 into cached scratch (round to nearest even) — and accumulates in fp32;
@@ -59,6 +81,7 @@ public final class CudaBackend implements Backend {
     private final CudaDevice device;
     private final CudaKernels kernels;
     private final ManagedMemory memory;
+    /** Storage's allocator when this backend opened: what {@link #close} puts back if ours is still current. */
     private final Storage.Allocator previous;
     private final long logitsChunkFloats;
     private final Map<Role, long[]> scratch = new EnumMap<>(Role.class); // {address, bytes}
@@ -69,7 +92,7 @@ public final class CudaBackend implements Backend {
         this.kernels = device.kernels();
         this.memory = device.memory();
         this.logitsChunkFloats = logitsChunkFloats;
-        this.previous = Storage.useAllocator(memory);
+        this.previous = Storage.allocator();
     }
 
     /**
@@ -130,6 +153,16 @@ public final class CudaBackend implements Backend {
         return "cuda:" + device.ordinal() + " (" + device.name() + ", sm_" + device.computeCapability() + ")";
     }
 
+    /**
+     * The device's caching managed-memory allocator, the same instance for every backend on this
+     * device. Install it with {@code Storage.useAllocator(cuda.allocator())} before allocating
+     * the tensors the ops will read and write, and put the allocator that call returns back
+     * before closing (see the class comment).
+     */
+    public Storage.Allocator allocator() {
+        return memory;
+    }
+
     /** Bytes of managed memory held by janus on this device (live tensors plus the allocator's cache). */
     public long reservedBytes() {
         return memory.reservedBytes();
@@ -138,25 +171,28 @@ public final class CudaBackend implements Backend {
     // ------------------------------------------------------------------------------ operands
 
     /**
-     * One op's device view of its tensors. Tensors in this device's managed memory are used in
-     * place; any other storage is staged once per op (aliasing views share the staging) and
-     * written back by {@link #finish} when the op writes it. {@link #close} releases the staging.
+     * One op's device view of its tensors (see {@link #call}). Tensors in this device's managed
+     * memory are used in place; any other storage is staged once per op (aliasing views share the
+     * staging) and written back by {@link #finish} when the op writes it. {@link #close} releases
+     * the staging.
      */
-    private final class Op implements AutoCloseable {
+    private final class Op implements Operands, AutoCloseable {
         private final Map<Storage, long[]> staged = new IdentityHashMap<>(); // {address, written 0/1}
 
-        Op() {
+        Op(String name) {
             if (closed) {
-                throw new IllegalStateException("CUDA backend was closed");
+                throw new IllegalStateException("CUDA backend was closed: cannot run " + name);
             }
             device.enter();
         }
 
-        long in(Tensor t) {
+        @Override
+        public long in(Tensor t) {
             return address(t, false);
         }
 
-        long out(Tensor t) {
+        @Override
+        public long out(Tensor t) {
             return address(t, true);
         }
 
@@ -255,60 +291,51 @@ public final class CudaBackend implements Backend {
     public void matmul(Tensor out, Tensor x, Tensor w, boolean accumulate) {
         long m = x.dim(0), k = x.dim(1), n = w.dim(0);
         ShapeCheck.matmul(out, x, w);
-        synchronized (device) {
-            try (Op op = new Op()) {
-                long o = op.out(out);
-                if (m > 0 && n > 0) {
-                    if (k == 0) {
-                        if (!accumulate) {
-                            memset(o, out.byteSize());
-                        }
-                    } else {
-                        long xb = toBf16(Role.A, op.in(x), m * k), wb = toBf16(Role.B, op.in(w), n * k);
-                        gemmXWt(o, xb, wb, m, n, k, accumulate ? 1f : 0f);
+        run("matmul", op -> {
+            long o = op.out(out);
+            if (m > 0 && n > 0) {
+                if (k == 0) {
+                    if (!accumulate) {
+                        memset(o, out.byteSize());
                     }
+                } else {
+                    long xb = toBf16(Role.A, op.in(x), m * k), wb = toBf16(Role.B, op.in(w), n * k);
+                    gemmXWt(o, xb, wb, m, n, k, accumulate ? 1f : 0f);
                 }
-                op.finish();
             }
-        }
+        });
     }
 
     @Override
     public void matmulInputGradient(Tensor dx, Tensor dOut, Tensor w, boolean accumulate) {
         long m = dOut.dim(0), n = dOut.dim(1), k = w.dim(1);
         ShapeCheck.matmulInputGradient(dx, dOut, w);
-        synchronized (device) {
-            try (Op op = new Op()) {
-                long o = op.out(dx);
-                if (m > 0 && k > 0) {
-                    if (n == 0) {
-                        if (!accumulate) {
-                            memset(o, dx.byteSize());
-                        }
-                    } else {
-                        long gb = toBf16(Role.A, op.in(dOut), m * n), wb = toBf16(Role.B, op.in(w), n * k);
-                        gemmDoutW(o, gb, wb, m, n, k, accumulate ? 1f : 0f);
+        run("matmulInputGradient", op -> {
+            long o = op.out(dx);
+            if (m > 0 && k > 0) {
+                if (n == 0) {
+                    if (!accumulate) {
+                        memset(o, dx.byteSize());
                     }
+                } else {
+                    long gb = toBf16(Role.A, op.in(dOut), m * n), wb = toBf16(Role.B, op.in(w), n * k);
+                    gemmDoutW(o, gb, wb, m, n, k, accumulate ? 1f : 0f);
                 }
-                op.finish();
             }
-        }
+        });
     }
 
     @Override
     public void matmulWeightGradient(Tensor dw, Tensor dOut, Tensor x) {
         long m = dOut.dim(0), n = dOut.dim(1), k = x.dim(1);
         ShapeCheck.matmulWeightGradient(dw, dOut, x);
-        synchronized (device) {
-            try (Op op = new Op()) {
-                long o = op.out(dw);
-                if (m > 0 && n > 0 && k > 0) {
-                    long gb = toBf16(Role.A, op.in(dOut), m * n), xb = toBf16(Role.B, op.in(x), m * k);
-                    gemmDoutTX(o, gb, xb, m, n, k);
-                }
-                op.finish();
+        run("matmulWeightGradient", op -> {
+            long o = op.out(dw);
+            if (m > 0 && n > 0 && k > 0) {
+                long gb = toBf16(Role.A, op.in(dOut), m * n), xb = toBf16(Role.B, op.in(x), m * k);
+                gemmDoutTX(o, gb, xb, m, n, k);
             }
-        }
+        });
     }
 
     // ------------------------------------------------------------------------------ element-wise and rows
@@ -318,15 +345,12 @@ public final class CudaBackend implements Backend {
         long vocab = table.dim(0), c = table.dim(1), n = ids.dim(0);
         ShapeCheck.embedding("out", out, "table", table, ids);
         ShapeCheck.tokenIds(ids.toIntArray(), vocab);
-        synchronized (device) {
-            try (Op op = new Op()) {
-                if (n > 0 && c > 0) {
-                    kernels.launch(Kernel.EMBEDDING_FORWARD, n, THREADS, CudaKernels.args().ptr(op.out(out))
-                            .ptr(op.in(table)).ptr(op.in(ids)).i32(toInt("n", n)).i32(toInt("c", c)));
-                }
-                op.finish();
+        run("embedding", op -> {
+            if (n > 0 && c > 0) {
+                kernels.launch(Kernel.EMBEDDING_FORWARD, n, THREADS, CudaKernels.args().ptr(op.out(out))
+                        .ptr(op.in(table)).ptr(op.in(ids)).i32(toInt("n", n)).i32(toInt("c", c)));
             }
-        }
+        });
     }
 
     @Override
@@ -334,77 +358,65 @@ public final class CudaBackend implements Backend {
         long vocab = dTable.dim(0), c = dTable.dim(1), n = ids.dim(0);
         ShapeCheck.embedding("dOut", dOut, "dTable", dTable, ids);
         ShapeCheck.tokenIds(ids.toIntArray(), vocab);
-        synchronized (device) {
-            try (Op op = new Op()) {
-                if (n > 0 && c > 0) {
-                    kernels.launch(Kernel.EMBEDDING_BACKWARD, blocks(c), THREADS, CudaKernels.args()
-                            .ptr(op.out(dTable)).ptr(op.in(dOut)).ptr(op.in(ids)).i32(toInt("n", n)).i32(toInt("c", c)));
-                }
-                op.finish();
+        run("embeddingBackward", op -> {
+            if (n > 0 && c > 0) {
+                kernels.launch(Kernel.EMBEDDING_BACKWARD, blocks(c), THREADS, CudaKernels.args()
+                        .ptr(op.out(dTable)).ptr(op.in(dOut)).ptr(op.in(ids)).i32(toInt("n", n)).i32(toInt("c", c)));
             }
-        }
+        });
     }
 
     @Override
     public void rmsNorm(Tensor out, Tensor rstd, Tensor x, Tensor weight, float eps) {
         long n = x.dim(0), c = x.dim(1);
         ShapeCheck.rmsNorm(out, rstd, x, weight);
-        synchronized (device) {
-            try (Op op = new Op()) {
-                if (n > 0) {
-                    kernels.launch(Kernel.RMSNORM_FORWARD, n, THREADS, CudaKernels.args().ptr(op.out(out))
-                            .ptr(op.out(rstd)).ptr(op.in(x)).ptr(op.in(weight)).i32(toInt("n", n)).i32(toInt("c", c))
-                            .f32(eps));
-                }
-                op.finish();
+        run("rmsNorm", op -> {
+            if (n > 0) {
+                kernels.launch(Kernel.RMSNORM_FORWARD, n, THREADS, CudaKernels.args().ptr(op.out(out))
+                        .ptr(op.out(rstd)).ptr(op.in(x)).ptr(op.in(weight)).i32(toInt("n", n)).i32(toInt("c", c))
+                        .f32(eps));
             }
-        }
+        });
     }
 
     @Override
     public void rmsNormBackward(Tensor dx, Tensor dWeight, Tensor dOut, Tensor x, Tensor weight, Tensor rstd) {
         long n = x.dim(0), c = x.dim(1);
         ShapeCheck.rmsNormBackward(dx, dWeight, dOut, x, weight, rstd);
-        synchronized (device) {
-            try (Op op = new Op()) {
-                if (n > 0 && c > 0) {
-                    int ni = toInt("n", n), ci = toInt("c", c);
-                    long dOutA = op.in(dOut), xA = op.in(x), rstdA = op.in(rstd);
-                    kernels.launch(Kernel.RMSNORM_BACKWARD_DX, n, THREADS, CudaKernels.args().ptr(op.out(dx))
-                            .ptr(dOutA).ptr(xA).ptr(op.in(weight)).ptr(rstdA).i32(ni).i32(ci));
-                    kernels.launch(Kernel.RMSNORM_BACKWARD_DW, blocks(c), THREADS, CudaKernels.args()
-                            .ptr(op.out(dWeight)).ptr(dOutA).ptr(xA).ptr(rstdA).i32(ni).i32(ci));
-                }
-                op.finish();
+        run("rmsNormBackward", op -> {
+            if (n > 0 && c > 0) {
+                int ni = toInt("n", n), ci = toInt("c", c);
+                long dOutA = op.in(dOut), xA = op.in(x), rstdA = op.in(rstd);
+                kernels.launch(Kernel.RMSNORM_BACKWARD_DX, n, THREADS, CudaKernels.args().ptr(op.out(dx))
+                        .ptr(dOutA).ptr(xA).ptr(op.in(weight)).ptr(rstdA).i32(ni).i32(ci));
+                kernels.launch(Kernel.RMSNORM_BACKWARD_DW, blocks(c), THREADS, CudaKernels.args()
+                        .ptr(op.out(dWeight)).ptr(dOutA).ptr(xA).ptr(rstdA).i32(ni).i32(ci));
             }
-        }
+        });
     }
 
     @Override
     public void rope(Tensor x, Tensor cos, Tensor sin) {
-        rotate(x, cos, sin, 1f);
+        rotate("rope", x, cos, sin, 1f);
     }
 
     @Override
     public void ropeBackward(Tensor dx, Tensor cos, Tensor sin) {
-        rotate(dx, cos, sin, -1f); // the transpose of a rotation is the rotation by the opposite angle
+        rotate("ropeBackward", dx, cos, sin, -1f); // the transpose of a rotation is the rotation by the opposite angle
     }
 
-    private void rotate(Tensor x, Tensor cos, Tensor sin, float sinSign) {
+    private void rotate(String name, Tensor x, Tensor cos, Tensor sin, float sinSign) {
         long n = x.dim(0), heads = x.dim(1), d = x.dim(2);
         ShapeCheck.rope(x, cos, sin);
-        synchronized (device) {
-            try (Op op = new Op()) {
-                long pairs = heads * d / 2;
-                if (n > 0 && pairs > 0) {
-                    int block = (int) Math.min(1024, (pairs + 31) / 32 * 32);
-                    kernels.launch(Kernel.ROPE, n, block, CudaKernels.args().ptr(op.out(x)).ptr(op.in(cos))
-                            .ptr(op.in(sin)).i32(toInt("n", n)).i32(toInt("heads", heads)).i32(toInt("d", d))
-                            .f32(sinSign));
-                }
-                op.finish();
+        run(name, op -> {
+            long pairs = heads * d / 2;
+            if (n > 0 && pairs > 0) {
+                int block = (int) Math.min(1024, (pairs + 31) / 32 * 32);
+                kernels.launch(Kernel.ROPE, n, block, CudaKernels.args().ptr(op.out(x)).ptr(op.in(cos))
+                        .ptr(op.in(sin)).i32(toInt("n", n)).i32(toInt("heads", heads)).i32(toInt("d", d))
+                        .f32(sinSign));
             }
-        }
+        });
     }
 
     @Override
@@ -412,15 +424,12 @@ public final class CudaBackend implements Backend {
         long n = gate.dim(0), f = gate.dim(1);
         ShapeCheck.swiglu(out, gate, up);
         long count = n * f;
-        synchronized (device) {
-            try (Op op = new Op()) {
-                if (count > 0) {
-                    kernels.launch(Kernel.SWIGLU_FORWARD, blocks(count), THREADS, CudaKernels.args().ptr(op.out(out))
-                            .ptr(op.in(gate)).ptr(op.in(up)).i64(count));
-                }
-                op.finish();
+        run("swiglu", op -> {
+            if (count > 0) {
+                kernels.launch(Kernel.SWIGLU_FORWARD, blocks(count), THREADS, CudaKernels.args().ptr(op.out(out))
+                        .ptr(op.in(gate)).ptr(op.in(up)).i64(count));
             }
-        }
+        });
     }
 
     @Override
@@ -428,54 +437,42 @@ public final class CudaBackend implements Backend {
         long n = gate.dim(0), f = gate.dim(1);
         ShapeCheck.swigluBackward(dGate, dUp, dOut, gate, up);
         long count = n * f;
-        synchronized (device) {
-            try (Op op = new Op()) {
-                if (count > 0) {
-                    kernels.launch(Kernel.SWIGLU_BACKWARD, blocks(count), THREADS, CudaKernels.args()
-                            .ptr(op.out(dGate)).ptr(op.out(dUp)).ptr(op.in(dOut)).ptr(op.in(gate)).ptr(op.in(up))
-                            .i64(count));
-                }
-                op.finish();
+        run("swigluBackward", op -> {
+            if (count > 0) {
+                kernels.launch(Kernel.SWIGLU_BACKWARD, blocks(count), THREADS, CudaKernels.args()
+                        .ptr(op.out(dGate)).ptr(op.out(dUp)).ptr(op.in(dOut)).ptr(op.in(gate)).ptr(op.in(up))
+                        .i64(count));
             }
-        }
+        });
     }
 
     @Override
     public void add(Tensor acc, Tensor x) {
         ShapeCheck.add(acc, x);
         long count = acc.numel();
-        synchronized (device) {
-            try (Op op = new Op()) {
-                if (count > 0) {
-                    kernels.launch(Kernel.ADD, blocks(count), THREADS, CudaKernels.args().ptr(op.out(acc))
-                            .ptr(op.in(x)).i64(count));
-                }
-                op.finish();
+        run("add", op -> {
+            if (count > 0) {
+                kernels.launch(Kernel.ADD, blocks(count), THREADS, CudaKernels.args().ptr(op.out(acc))
+                        .ptr(op.in(x)).i64(count));
             }
-        }
+        });
     }
 
     @Override
     public void copy(Tensor dst, Tensor src) {
         ShapeCheck.copy(dst, src);
-        synchronized (device) {
-            try (Op op = new Op()) {
-                if (src.byteSize() > 0) {
-                    check(cuMemcpyAsync(op.out(dst), op.in(src), src.byteSize(), device.stream()), "cuMemcpyAsync");
-                }
-                op.finish();
+        run("copy", op -> {
+            if (src.byteSize() > 0) {
+                check(cuMemcpyAsync(op.out(dst), op.in(src), src.byteSize(), device.stream()), "cuMemcpyAsync");
             }
-        }
+        });
     }
 
     @Override
     public void zero(Tensor t) {
-        synchronized (device) {
-            try (Op op = new Op()) {
-                memset(op.out(t), t.byteSize());
-                op.finish();
-            }
-        }
+        run("zero", op -> {
+            memset(op.out(t), t.byteSize());
+        });
     }
 
     // ------------------------------------------------------------------------------ attention
@@ -522,21 +519,18 @@ public final class CudaBackend implements Backend {
         AttentionShape s = AttentionShape.of(q, k, v, cuSeqlensQ, cuSeqlensK);
         f32("out", out, s.nq(), s.heads(), s.d());
         f32("lse", lse, s.nq(), s.heads());
-        synchronized (device) {
-            try (Op op = new Op()) {
-                if (s.maxSeqQ() > 0) {
-                    aligned8("out", op.out(out));
-                    long qb = toBf16(Role.Q, op.in(q), q.numel());
-                    long kb = toBf16(Role.K, op.in(k), k.numel());
-                    long vb = toBf16(Role.V, op.in(v), v.numel());
-                    kernels.launch(Kernel.FLASH_FORWARD, ceilDiv(s.maxSeqQ(), CudaKernels.FA_BLOCK_M), s.heads(),
-                            s.sequences(), CudaKernels.FA_THREADS, s.tail(CudaKernels.args().ptr(op.out(out))
-                                    .ptr(op.out(lse)).ptr(qb).ptr(kb).ptr(vb).ptr(op.in(cuSeqlensQ))
-                                    .ptr(op.in(cuSeqlensK)), spec));
-                }
-                op.finish();
+        run("attention", op -> {
+            if (s.maxSeqQ() > 0) {
+                aligned8("out", op.out(out));
+                long qb = toBf16(Role.Q, op.in(q), q.numel());
+                long kb = toBf16(Role.K, op.in(k), k.numel());
+                long vb = toBf16(Role.V, op.in(v), v.numel());
+                kernels.launch(Kernel.FLASH_FORWARD, ceilDiv(s.maxSeqQ(), CudaKernels.FA_BLOCK_M), s.heads(),
+                        s.sequences(), CudaKernels.FA_THREADS, s.tail(CudaKernels.args().ptr(op.out(out))
+                                .ptr(op.out(lse)).ptr(qb).ptr(kb).ptr(vb).ptr(op.in(cuSeqlensQ))
+                                .ptr(op.in(cuSeqlensK)), spec));
             }
-        }
+        });
     }
 
     @Override
@@ -549,36 +543,33 @@ public final class CudaBackend implements Backend {
         f32("dq", dq, s.nq(), s.heads(), s.d());
         f32("dk", dk, s.nk(), s.kvHeads(), s.d());
         f32("dv", dv, s.nk(), s.kvHeads(), s.d());
-        synchronized (device) {
-            try (Op op = new Op()) {
-                long dqA = aligned8("dq", op.out(dq)), dkA = aligned8("dk", op.out(dk)), dvA = aligned8("dv", op.out(dv));
-                if (s.maxSeqQ() == 0 || s.maxSeqK() == 0) {
-                    // no query sees a key: every gradient is 0
-                    memset(dqA, dq.byteSize());
-                    memset(dkA, dk.byteSize());
-                    memset(dvA, dv.byteSize());
-                } else {
-                    long rows = s.nq() * s.heads();
-                    long delta = scratch(Role.DELTA, rows * 4);
-                    kernels.launch(Kernel.FLASH_BACKWARD_DELTA, (rows + 7) / 8, THREADS, CudaKernels.args().ptr(delta)
-                            .ptr(op.in(dOut)).ptr(op.in(out)).i32(toInt("nq", s.nq())).i32((int) s.heads())
-                            .i32((int) s.d()));
-                    long qb = toBf16(Role.Q, op.in(q), q.numel());
-                    long kb = toBf16(Role.K, op.in(k), k.numel());
-                    long vb = toBf16(Role.V, op.in(v), v.numel());
-                    long gb = toBf16(Role.DOUT, op.in(dOut), dOut.numel());
-                    long lseA = op.in(lse), cuQ = op.in(cuSeqlensQ), cuK = op.in(cuSeqlensK);
-                    kernels.launch(Kernel.FLASH_BACKWARD_DKDV, ceilDiv(s.maxSeqK(), CudaKernels.FA_BLOCK_N),
-                            s.kvHeads(), s.sequences(), CudaKernels.FA_THREADS, s.tail(CudaKernels.args().ptr(dkA)
-                                    .ptr(dvA).ptr(qb).ptr(kb).ptr(vb).ptr(gb).ptr(lseA).ptr(delta).ptr(cuQ).ptr(cuK),
-                                    spec));
-                    kernels.launch(Kernel.FLASH_BACKWARD_DQ, ceilDiv(s.maxSeqQ(), CudaKernels.FA_BLOCK_M), s.heads(),
-                            s.sequences(), CudaKernels.FA_THREADS, s.tail(CudaKernels.args().ptr(dqA).ptr(qb).ptr(kb)
-                                    .ptr(vb).ptr(gb).ptr(lseA).ptr(delta).ptr(cuQ).ptr(cuK), spec));
-                }
-                op.finish();
+        run("attentionBackward", op -> {
+            long dqA = aligned8("dq", op.out(dq)), dkA = aligned8("dk", op.out(dk)), dvA = aligned8("dv", op.out(dv));
+            if (s.maxSeqQ() == 0 || s.maxSeqK() == 0) {
+                // no query sees a key: every gradient is 0
+                memset(dqA, dq.byteSize());
+                memset(dkA, dk.byteSize());
+                memset(dvA, dv.byteSize());
+            } else {
+                long rows = s.nq() * s.heads();
+                long delta = scratch(Role.DELTA, rows * 4);
+                kernels.launch(Kernel.FLASH_BACKWARD_DELTA, (rows + 7) / 8, THREADS, CudaKernels.args().ptr(delta)
+                        .ptr(op.in(dOut)).ptr(op.in(out)).i32(toInt("nq", s.nq())).i32((int) s.heads())
+                        .i32((int) s.d()));
+                long qb = toBf16(Role.Q, op.in(q), q.numel());
+                long kb = toBf16(Role.K, op.in(k), k.numel());
+                long vb = toBf16(Role.V, op.in(v), v.numel());
+                long gb = toBf16(Role.DOUT, op.in(dOut), dOut.numel());
+                long lseA = op.in(lse), cuQ = op.in(cuSeqlensQ), cuK = op.in(cuSeqlensK);
+                kernels.launch(Kernel.FLASH_BACKWARD_DKDV, ceilDiv(s.maxSeqK(), CudaKernels.FA_BLOCK_N),
+                        s.kvHeads(), s.sequences(), CudaKernels.FA_THREADS, s.tail(CudaKernels.args().ptr(dkA)
+                                .ptr(dvA).ptr(qb).ptr(kb).ptr(vb).ptr(gb).ptr(lseA).ptr(delta).ptr(cuQ).ptr(cuK),
+                                spec));
+                kernels.launch(Kernel.FLASH_BACKWARD_DQ, ceilDiv(s.maxSeqQ(), CudaKernels.FA_BLOCK_M), s.heads(),
+                        s.sequences(), CudaKernels.FA_THREADS, s.tail(CudaKernels.args().ptr(dqA).ptr(qb).ptr(kb)
+                                .ptr(vb).ptr(gb).ptr(lseA).ptr(delta).ptr(cuQ).ptr(cuK), spec));
             }
-        }
+        });
     }
 
     // ------------------------------------------------------------------------------ log-probs
@@ -599,29 +590,26 @@ public final class CudaBackend implements Backend {
             throw new IllegalArgumentException("lmHead: an empty vocabulary has no log-probabilities, got " + lmHead);
         }
         long[] chunk = logitsChunks(n, vocab);
-        synchronized (device) {
-            try (Op op = new Op()) {
-                long h = op.in(hidden), w = op.in(lmHead), y = op.in(labels), lp = op.out(logp), ls = op.out(lse);
-                long logits = scratch(Role.LOGITS, chunk[0] * chunk[1] * 4);
-                long runMax = scratch(Role.RUN_MAX, chunk[0] * 4), runSum = scratch(Role.RUN_SUM, chunk[0] * 4);
-                long label = scratch(Role.LABEL_LOGIT, chunk[0] * 4);
-                for (long r0 = 0; r0 < n; r0 += chunk[0]) {
-                    long rows = Math.min(chunk[0], n - r0);
-                    long hb = toBf16(Role.A, h + r0 * c * 4, rows * c);
-                    long yRows = y + r0 * 4;
-                    for (long v0 = 0; v0 < vocab; v0 += chunk[1]) {
-                        long cols = Math.min(chunk[1], vocab - v0);
-                        chunkLogits(logits, hb, w + v0 * c * 4, rows, cols, c);
-                        kernels.launch(Kernel.LOGPROBS_CHUNK_FORWARD, rows, THREADS, CudaKernels.args().ptr(runMax)
-                                .ptr(runSum).ptr(label).ptr(logits).ptr(yRows).i32((int) rows).i32(toInt("vChunk", cols))
-                                .i32(toInt("vOffset", v0)).i32(v0 == 0 ? 1 : 0));
-                    }
-                    kernels.launch(Kernel.LOGPROBS_FINALIZE, blocks(rows), THREADS, CudaKernels.args().ptr(lp + r0 * 4)
-                            .ptr(ls + r0 * 4).ptr(runMax).ptr(runSum).ptr(label).ptr(yRows).i32((int) rows));
+        run("tokenLogProbs", op -> {
+            long h = op.in(hidden), w = op.in(lmHead), y = op.in(labels), lp = op.out(logp), ls = op.out(lse);
+            long logits = scratch(Role.LOGITS, chunk[0] * chunk[1] * 4);
+            long runMax = scratch(Role.RUN_MAX, chunk[0] * 4), runSum = scratch(Role.RUN_SUM, chunk[0] * 4);
+            long label = scratch(Role.LABEL_LOGIT, chunk[0] * 4);
+            for (long r0 = 0; r0 < n; r0 += chunk[0]) {
+                long rows = Math.min(chunk[0], n - r0);
+                long hb = toBf16(Role.A, h + r0 * c * 4, rows * c);
+                long yRows = y + r0 * 4;
+                for (long v0 = 0; v0 < vocab; v0 += chunk[1]) {
+                    long cols = Math.min(chunk[1], vocab - v0);
+                    chunkLogits(logits, hb, w + v0 * c * 4, rows, cols, c);
+                    kernels.launch(Kernel.LOGPROBS_CHUNK_FORWARD, rows, THREADS, CudaKernels.args().ptr(runMax)
+                            .ptr(runSum).ptr(label).ptr(logits).ptr(yRows).i32((int) rows).i32(toInt("vChunk", cols))
+                            .i32(toInt("vOffset", v0)).i32(v0 == 0 ? 1 : 0));
                 }
-                op.finish();
+                kernels.launch(Kernel.LOGPROBS_FINALIZE, blocks(rows), THREADS, CudaKernels.args().ptr(lp + r0 * 4)
+                        .ptr(ls + r0 * 4).ptr(runMax).ptr(runSum).ptr(label).ptr(yRows).i32((int) rows));
             }
-        }
+        });
     }
 
     /** {@code logits (rows, cols) = hidden rows (bf16 at hb) · lmHead rows [v0, v0 + cols)ᵀ} (fp32 at w). */
@@ -644,30 +632,27 @@ public final class CudaBackend implements Backend {
             throw new IllegalArgumentException("lmHead: an empty vocabulary has no log-probabilities, got " + lmHead);
         }
         long[] chunk = logitsChunks(n, vocab);
-        synchronized (device) {
-            try (Op op = new Op()) {
-                long h = op.in(hidden), w = op.in(lmHead), y = op.in(labels), g = op.in(dLogp), ls = op.in(lse);
-                long dh = op.out(dHidden), dw = op.out(dLmHead);
-                long logits = scratch(Role.LOGITS, chunk[0] * chunk[1] * 4);
-                for (long r0 = 0; r0 < n && c > 0; r0 += chunk[0]) {
-                    long rows = Math.min(chunk[0], n - r0);
-                    long hb = toBf16(Role.A, h + r0 * c * 4, rows * c);
-                    for (long v0 = 0; v0 < vocab; v0 += chunk[1]) {
-                        long cols = Math.min(chunk[1], vocab - v0);
-                        chunkLogits(logits, hb, w + v0 * c * 4, rows, cols, c); // leaves lmHead's chunk in Role.B
-                        long wb = scratch(Role.B, cols * c * 2);
-                        // logits ← dz = dLogp·(onehot(y) − softmax(z)), softmax from the forward's lse
-                        kernels.launch(Kernel.LOGPROBS_CHUNK_BACKWARD, rows, THREADS, CudaKernels.args().ptr(logits)
-                                .ptr(logits).ptr(ls + r0 * 4).ptr(g + r0 * 4).ptr(y + r0 * 4).i32((int) rows)
-                                .i32(toInt("vChunk", cols)).i32(toInt("vOffset", v0)));
-                        long dzb = toBf16(Role.C, logits, rows * cols);
-                        gemmDoutW(dh + r0 * c * 4, dzb, wb, rows, cols, c, v0 == 0 ? 0f : 1f);
-                        gemmDoutTX(dw + v0 * c * 4, dzb, hb, rows, cols, c);
-                    }
+        run("tokenLogProbsBackward", op -> {
+            long h = op.in(hidden), w = op.in(lmHead), y = op.in(labels), g = op.in(dLogp), ls = op.in(lse);
+            long dh = op.out(dHidden), dw = op.out(dLmHead);
+            long logits = scratch(Role.LOGITS, chunk[0] * chunk[1] * 4);
+            for (long r0 = 0; r0 < n && c > 0; r0 += chunk[0]) {
+                long rows = Math.min(chunk[0], n - r0);
+                long hb = toBf16(Role.A, h + r0 * c * 4, rows * c);
+                for (long v0 = 0; v0 < vocab; v0 += chunk[1]) {
+                    long cols = Math.min(chunk[1], vocab - v0);
+                    chunkLogits(logits, hb, w + v0 * c * 4, rows, cols, c); // leaves lmHead's chunk in Role.B
+                    long wb = scratch(Role.B, cols * c * 2);
+                    // logits ← dz = dLogp·(onehot(y) − softmax(z)), softmax from the forward's lse
+                    kernels.launch(Kernel.LOGPROBS_CHUNK_BACKWARD, rows, THREADS, CudaKernels.args().ptr(logits)
+                            .ptr(logits).ptr(ls + r0 * 4).ptr(g + r0 * 4).ptr(y + r0 * 4).i32((int) rows)
+                            .i32(toInt("vChunk", cols)).i32(toInt("vOffset", v0)));
+                    long dzb = toBf16(Role.C, logits, rows * cols);
+                    gemmDoutW(dh + r0 * c * 4, dzb, wb, rows, cols, c, v0 == 0 ? 0f : 1f);
+                    gemmDoutTX(dw + v0 * c * 4, dzb, hb, rows, cols, c);
                 }
-                op.finish();
             }
-        }
+        });
     }
 
     // ------------------------------------------------------------------------------ helpers for this package
@@ -678,33 +663,37 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * Runs {@code body} as one op: on the device's lock, with staged operands, finished by a
-     * stream synchronisation. For {@link CudaOptimizerKernels}.
+     * Runs {@code body} as the op {@code name}: on the device's lock, with the device's context
+     * current, its operands staged where they are not in managed memory ({@link Operands}), and
+     * finished by a stream synchronisation and the copy-back of staged outputs; the staging is
+     * released however the body ends. Every op of this backend and of
+     * {@link CudaOptimizerKernels} is one call of this (or of {@link #run(String, Consumer)}).
+     * Throws {@link IllegalStateException} once the backend is closed.
      */
-    <T> T run(java.util.function.Function<Operands, T> body) {
+    <T> T call(String name, Function<Operands, T> body) {
         synchronized (device) {
-            try (Op op = new Op()) {
-                T result = body.apply(new Operands() {
-                    @Override
-                    public long in(Tensor t) {
-                        return op.in(t);
-                    }
-
-                    @Override
-                    public long out(Tensor t) {
-                        return op.out(t);
-                    }
-                });
+            try (Op op = new Op(name)) {
+                T result = body.apply(op);
                 op.finish();
                 return result;
             }
         }
     }
 
+    /** {@link #call} for an op that returns nothing. */
+    void run(String name, Consumer<Operands> body) {
+        call(name, op -> {
+            body.accept(op);
+            return null;
+        });
+    }
+
     /** Device addresses of an op's tensors (staged when they are not in managed memory). */
     interface Operands {
+        /** The address of a tensor the op reads. */
         long in(Tensor t);
 
+        /** The address of a tensor the op writes (copied back after the op when it was staged). */
         long out(Tensor t);
     }
 
@@ -729,8 +718,9 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * Puts back the allocator that was current when this backend opened (when this backend's is
-     * still current), frees the scratch and gives the allocator's cached blocks back to the driver.
+     * Frees the scratch and gives the allocator's cached blocks back to the driver. A safety net:
+     * if {@link #allocator()} is still Storage's allocator, puts back the one that was current
+     * when this backend opened (the caller should have done so already).
      */
     @Override
     public void close() {

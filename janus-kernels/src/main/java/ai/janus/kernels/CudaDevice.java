@@ -28,8 +28,9 @@ import org.bytedeco.cuda.cudart.CUstream_st;
  *
  * <p>Lifetime: one per device ordinal, created on first use and kept for the life of the process.
  * Tensors allocated from its {@link ManagedMemory} may outlive any backend (they are freed when
- * collected), so the context and the allocator must outlive them too; a backend's close restores
- * the previous allocator and trims the cache instead of tearing the device down.
+ * collected), so the context and the allocator must outlive them too; a backend's close trims the
+ * cache (and restores the previous allocator if this one is still installed) instead of tearing
+ * the device down.
  *
  * <p>Every CUDA entry point first calls {@link #enter()} (the driver's current context is per
  * thread). The ops of all backends on one device run under this object's lock.

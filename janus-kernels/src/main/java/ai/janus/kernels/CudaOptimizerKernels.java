@@ -6,8 +6,8 @@ import static ai.janus.kernels.CudaKernels.blocks;
 import ai.janus.backend.ShapeCheck;
 import ai.janus.kernels.CudaKernels.Kernel;
 import ai.janus.model.ParameterSet;
-import ai.janus.optim.AdamW;
 import ai.janus.optim.AdamW8bit;
+import ai.janus.optim.AdamW;
 import ai.janus.optim.AdamWConfig;
 import ai.janus.optim.GradClip;
 import ai.janus.optim.QuantizationMaps;
@@ -25,7 +25,7 @@ import org.bytedeco.javacpp.FloatPointer;
  * {@code janus_adamw8bit_step}, {@code janus_adamw8bit_fp32state_step},
  * {@code janus_sum_squares_partial} / {@code janus_sum_finalize} and {@code janus_scale}.
  *
- * <p>Give it to {@link AdamW} or {@link AdamW8bit} ({@code new AdamW(params, slices, config,
+ * <p>Give it to {@link AdamW} or {@link AdamW8bit} ({@code AdamW.fp32(params, slices, config,
  * kernels)}) and to {@link GradClip#clip(ParameterSet, double, StepKernels)}: the optimizers keep
  * their state (allocated through {@link ai.janus.tensor.Storage}, hence in managed memory while
  * the backend is open), coefficients, step count and state files, so a GPU step is the CPU step
@@ -84,14 +84,13 @@ public final class CudaOptimizerKernels implements StepKernels, AutoCloseable {
         requireLike("g", g, p, DType.F32);
         requireLike("m", m, p, DType.F32);
         requireLike("v", v, p, DType.F32);
-        backend.run(op -> {
+        backend.run("adamw", op -> {
             if (n > 0) {
                 backend.device().kernels().launch(Kernel.ADAMW_STEP, blocks(n), THREADS, CudaKernels.args()
                         .ptr(op.out(p)).ptr(op.in(g)).ptr(op.out(m)).ptr(op.out(v)).i64(n)
                         .f32(k.beta1()).f32(k.oneMinusBeta1()).f32(k.beta2()).f32(k.oneMinusBeta2()).f32(k.eps())
                         .f32(k.sqrtBiasCorrection2()).f32(k.negStepSize()).f32(k.decay()));
             }
-            return null;
         });
     }
 
@@ -99,7 +98,7 @@ public final class CudaOptimizerKernels implements StepKernels, AutoCloseable {
      * One 8-bit AdamW step of one fp32 parameter of at least {@link AdamW8bit#MIN_8BIT_NUMEL}
      * elements: codes {@code state1}, {@code state2} (U8, the parameter's shape) and block scales
      * {@code absmax1}, {@code absmax2} (F32 [ceil(n/2048)]) updated in place, as
-     * {@link AdamW8bit} does (spec adamw8bit.md), with {@link AdamW8bit.Coefficients#of}'s coefficients.
+     * {@link AdamW8bit} does (spec docs/spec/adamw8bit.md), with {@link AdamW8bit.Coefficients#of}'s coefficients.
      */
     public void adamw8bitStep(Tensor p, Tensor g, Tensor state1, Tensor state2, Tensor absmax1, Tensor absmax2,
                               AdamWConfig c, double lr, long step) {
@@ -125,14 +124,13 @@ public final class CudaOptimizerKernels implements StepKernels, AutoCloseable {
         requireLike("state2", state2, p, DType.U8);
         ShapeCheck.f32("absmax1", absmax1, AdamW8bit.blocks(n));
         ShapeCheck.f32("absmax2", absmax2, AdamW8bit.blocks(n));
-        backend.run(op -> {
+        backend.run("adamw8bit", op -> {
             if (n > 0) {
                 backend.device().kernels().launch(Kernel.ADAMW8BIT_STEP, AdamW8bit.blocks(n), THREADS,
                         coefficients8bit(CudaKernels.args().ptr(op.out(p)).ptr(op.in(g)).ptr(op.out(state1))
                                 .ptr(op.out(state2)).ptr(op.out(absmax1)).ptr(op.out(absmax2)).ptr(qmapSigned)
                                 .ptr(qmapUnsigned).i64(n), k));
             }
-            return null;
         });
     }
 
@@ -149,13 +147,12 @@ public final class CudaOptimizerKernels implements StepKernels, AutoCloseable {
         requireLike("g", g, p, DType.F32);
         requireLike("m", m, p, DType.F32);
         requireLike("v", v, p, DType.F32);
-        backend.run(op -> {
+        backend.run("adamw8bitFp32State", op -> {
             if (n > 0) {
                 backend.device().kernels().launch(Kernel.ADAMW8BIT_FP32STATE_STEP, blocks(n), THREADS,
                         coefficients8bit(CudaKernels.args().ptr(op.out(p)).ptr(op.in(g)).ptr(op.out(m))
                                 .ptr(op.out(v)).i64(n), k));
             }
-            return null;
         });
     }
 
@@ -173,7 +170,7 @@ public final class CudaOptimizerKernels implements StepKernels, AutoCloseable {
         if (x.numel() == 0) {
             return 0;
         }
-        return backend.run(op -> {
+        return backend.call("sumSquares", op -> {
             accumulateSquares(op.in(x), x.numel(), false);
             return readTotal();
         });
@@ -186,7 +183,7 @@ public final class CudaOptimizerKernels implements StepKernels, AutoCloseable {
      */
     @Override
     public double sumOfSquares(ParameterSet gradients) {
-        return backend.run(op -> {
+        return backend.call("sumOfSquares", op -> {
             boolean first = true;
             for (ParameterSet.Spec s : gradients.specs()) {
                 Tensor g = gradients.get(s.name());
@@ -242,7 +239,7 @@ public final class CudaOptimizerKernels implements StepKernels, AutoCloseable {
     /** {@inheritDoc} On the GPU: {@code janus_scale} per tensor, one op. */
     @Override
     public void scale(ParameterSet gradients, float factor) {
-        backend.run(op -> {
+        backend.run("scale", op -> {
             for (ParameterSet.Spec s : gradients.specs()) {
                 Tensor g = gradients.get(s.name());
                 if (g.dtype() != DType.F32) {
@@ -253,7 +250,6 @@ public final class CudaOptimizerKernels implements StepKernels, AutoCloseable {
                             .ptr(op.out(g)).i64(g.numel()).f32(factor));
                 }
             }
-            return null;
         });
     }
 

@@ -7,8 +7,9 @@
  * CUDA cannot be used when it cannot (no libcuda.so.1, no device, kernels not built).
  *
  * <p><b>Memory design.</b> Host tensors stay what they are ({@link ai.janus.tensor.Tensor} over
- * {@link ai.janus.tensor.Storage}); opening the backend installs a caching allocator over CUDA
- * <em>managed</em> memory as Storage's allocator ({@code ManagedMemory}: size-classed free lists,
+ * {@link ai.janus.tensor.Storage}); the caller of {@code CudaBackend.open()} installs the backend's
+ * caching allocator over CUDA <em>managed</em> memory, {@code CudaBackend.allocator()}, as
+ * Storage's allocator ({@code Storage.useAllocator}; {@code ManagedMemory}: size-classed free lists,
  * blocks prefetched to the GPU with {@code cuMemPrefetchAsync} and zeroed there). Every tensor the
  * model, the parameter and gradient sets and the optimizers allocate is then addressable by kernels
  * and readable by Java after the op's stream synchronisation, so Mistral and the trainers run

@@ -3,6 +3,7 @@ package ai.janus.kernels;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.janus.backend.Backend;
+import ai.janus.tensor.Storage;
 import java.util.Map;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterAll;
@@ -19,18 +20,21 @@ import org.junit.jupiter.api.BeforeAll;
  */
 class CudaOpContractTest extends OpContract {
     private static CudaBackend cuda;
+    private static Storage.Allocator previousAllocator;
 
     @BeforeAll
     static void open() {
         var why = CudaBackend.unavailableReason();
         assumeTrue(why.isEmpty(), () -> "CUDA unavailable: " + why.orElse(""));
         cuda = CudaBackend.open(0, 400);
+        previousAllocator = Storage.useAllocator(cuda.allocator());
         System.out.println("contract suite on " + cuda.name());
     }
 
     @AfterAll
     static void close() {
         if (cuda != null) {
+            Storage.useAllocator(previousAllocator);
             cuda.close();
         }
     }

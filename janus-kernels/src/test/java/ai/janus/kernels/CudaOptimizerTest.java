@@ -5,14 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import ai.janus.parallel.Parallel;
 import ai.janus.model.ParameterSet;
-import ai.janus.optim.AdamW;
 import ai.janus.optim.AdamW8bit;
+import ai.janus.optim.AdamW;
 import ai.janus.optim.AdamWConfig;
 import ai.janus.optim.GradClip;
 import ai.janus.optim.Optimizer;
 import ai.janus.optim.ParameterSlice;
+import ai.janus.parallel.Parallel;
+import ai.janus.tensor.Storage;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
@@ -46,6 +47,7 @@ class CudaOptimizerTest {
     static final double[] LR = {1e-3, 3e-3, 2e-3, 1e-3};
 
     private static CudaBackend cuda;
+    private static Storage.Allocator previousAllocator;
     private static CudaOptimizerKernels kernels;
     private static Parallel parallel;
 
@@ -55,7 +57,9 @@ class CudaOptimizerTest {
     @BeforeAll
     static void open() {
         if (CudaBackend.unavailableReason().isEmpty()) {
-            cuda = CudaBackend.open(); // from here on every set below lives in managed memory
+            cuda = CudaBackend.open();
+            // from here on every set below lives in managed memory
+            previousAllocator = Storage.useAllocator(cuda.allocator());
             kernels = new CudaOptimizerKernels(cuda);
             parallel = new Parallel(2);
         }
@@ -76,6 +80,7 @@ class CudaOptimizerTest {
             parallel.close();
         }
         if (cuda != null) {
+            Storage.useAllocator(previousAllocator);
             cuda.close();
         }
     }
@@ -109,12 +114,12 @@ class CudaOptimizerTest {
     }
 
     static Optimizer cpuOptimizer(ParameterSet p, boolean eightBit) {
-        return eightBit ? new AdamW8bit(p, CONFIG, parallel) : new AdamW(p, CONFIG, parallel);
+        return eightBit ? AdamW8bit.fp32(p, CONFIG, parallel) : AdamW.fp32(p, CONFIG, parallel);
     }
 
     static Optimizer gpuOptimizer(ParameterSet p, boolean eightBit) {
         List<ParameterSlice> whole = ParameterSlice.whole(p.specs());
-        return eightBit ? new AdamW8bit(p, whole, CONFIG, kernels) : new AdamW(p, whole, CONFIG, kernels);
+        return eightBit ? AdamW8bit.fp32(p, whole, CONFIG, kernels) : AdamW.fp32(p, whole, CONFIG, kernels);
     }
 
     static byte[] bytes(ParameterSet set) {

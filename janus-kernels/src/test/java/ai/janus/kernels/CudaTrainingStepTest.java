@@ -13,6 +13,7 @@ import ai.janus.model.TokenBatch;
 import ai.janus.optim.AdamW;
 import ai.janus.optim.AdamWConfig;
 import ai.janus.tensor.DType;
+import ai.janus.tensor.Storage;
 import ai.janus.tensor.Tensor;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -79,7 +80,7 @@ class CudaTrainingStepTest {
                     }
                 }
             } else {
-                try (AdamW opt = new AdamW(params, adam, ((CpuBackend) backend).parallel())) {
+                try (AdamW opt = AdamW.fp32(params, adam, ((CpuBackend) backend).parallel())) {
                     opt.step(grads, LR);
                 }
             }
@@ -112,7 +113,12 @@ class CudaTrainingStepTest {
         }
         Step gpu;
         try (CudaBackend b = CudaBackend.open()) {
-            gpu = step(b, true);
+            Storage.Allocator previous = Storage.useAllocator(b.allocator());
+            try {
+                gpu = step(b, true);
+            } finally {
+                Storage.useAllocator(previous);
+            }
         }
         double lossError = Math.abs(gpu.loss() - cpu.loss()) / Math.abs(cpu.loss());
         System.out.printf("training step: loss cpu %.6f gpu %.6f (relative error %.2e)%n", cpu.loss(), gpu.loss(),

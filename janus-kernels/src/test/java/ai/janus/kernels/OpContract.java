@@ -4,8 +4,8 @@ import ai.janus.backend.AttentionSpec;
 import ai.janus.backend.Backend;
 import ai.janus.backend.cpu.CpuBackend;
 import ai.janus.model.ParameterSet;
-import ai.janus.optim.AdamW;
 import ai.janus.optim.AdamW8bit;
+import ai.janus.optim.AdamW;
 import ai.janus.optim.AdamWConfig;
 import ai.janus.optim.GradClip;
 import ai.janus.optim.Optimizer;
@@ -502,7 +502,7 @@ abstract class OpContract {
         try (ParameterSet p = ParameterSet.allocate(specs); ParameterSet g = ParameterSet.allocate(specs)) {
             p.get("w").floats().put(0, p0);
             if (b instanceof CpuBackend cpu) {
-                try (Optimizer opt = eightBit ? new AdamW8bit(p, c, cpu.parallel()) : new AdamW(p, c, cpu.parallel())) {
+                try (Optimizer opt = eightBit ? AdamW8bit.fp32(p, c, cpu.parallel()) : AdamW.fp32(p, c, cpu.parallel())) {
                     for (float[] grad : grads) {
                         g.get("w").floats().put(0, grad);
                         opt.step(g, lr);
