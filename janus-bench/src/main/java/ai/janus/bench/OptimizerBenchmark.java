@@ -1,11 +1,11 @@
 package ai.janus.bench;
 
-import ai.janus.parallel.Parallel;
 import ai.janus.model.ParameterSet;
-import ai.janus.optim.AdamW;
 import ai.janus.optim.AdamW8bit;
+import ai.janus.optim.AdamW;
 import ai.janus.optim.AdamWConfig;
 import ai.janus.optim.Optimizer;
+import ai.janus.parallel.Parallel;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -101,14 +101,14 @@ public class OptimizerBenchmark {
     public static class Janus8bit extends JanusSide {
         @Override
         Optimizer create(ParameterSet p, Parallel pool) {
-            return new AdamW8bit(p, AdamWConfig.janus(), pool);
+            return AdamW8bit.fp32(p, AdamWConfig.janus(), pool);
         }
     }
 
     public static class Janus32bit extends JanusSide {
         @Override
         Optimizer create(ParameterSet p, Parallel pool) {
-            return new AdamW(p, AdamWConfig.janus(), pool);
+            return AdamW.fp32(p, AdamWConfig.janus(), pool);
         }
     }
 

@@ -1,6 +1,5 @@
 package ai.janus.bench;
 
-import ai.janus.train.dist.TrainingParameters;
 import static org.bytedeco.pytorch.global.torch.ones;
 
 import ai.janus.backend.AttentionSpec;
@@ -19,15 +18,17 @@ import ai.janus.model.ParameterSet;
 import ai.janus.optim.AdamW;
 import ai.janus.optim.AdamWConfig;
 import ai.janus.optim.LrSchedule;
+import ai.janus.optim.StepKernels;
 import ai.janus.tensor.DType;
 import ai.janus.tensor.Tensor;
 import ai.janus.train.Progress;
-import ai.janus.train.objective.SftObjective;
 import ai.janus.train.Trainer;
 import ai.janus.train.dist.ShardLayout;
 import ai.janus.train.dist.Strategies;
 import ai.janus.train.dist.Strategy;
 import ai.janus.train.dist.StrategyKind;
+import ai.janus.train.dist.TrainingParameters;
+import ai.janus.train.objective.SftObjective;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -173,7 +174,7 @@ public final class ScaleOutBenchmark {
                     CountingCommunicator c = new CountingCommunicator(g);
                     AdamWConfig adam = new AdamWConfig(0.9, 0.999, 1e-8, 0);
                     Strategy s = Strategies.create(kind, c, new TrainingParameters(MODEL, start, null),
-                            (p, sl) -> new AdamW(p, sl, adam, cpu.parallel()), 25L << 20, cpu);
+                            (p, sl) -> AdamW.fp32(p, sl, adam, StepKernels.cpu(cpu.parallel())), 25L << 20, cpu);
                     Mistral model = new Mistral(MODEL, MistralWeights.of(MODEL, s.parameters()), cpu, s.hooks());
                     List<SftExample> examples = examples();
                     List<int[]> samples = new ArrayList<>();

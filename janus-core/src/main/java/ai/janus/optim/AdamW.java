@@ -1,7 +1,7 @@
 package ai.janus.optim;
 
-import ai.janus.parallel.Parallel;
 import ai.janus.model.ParameterSet;
+import ai.janus.parallel.Parallel;
 import ai.janus.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -61,41 +61,43 @@ public final class AdamW implements Optimizer {
     private ParameterSet v;
     private long steps;
 
-    /** AdamW over fp32 parameters. */
-    public AdamW(ParameterSet parameters, AdamWConfig config, Parallel parallel) {
-        this(ParameterStore.fp32(parameters, ParameterSlice.whole(parameters.specs())), config,
-                StepKernels.cpu(parallel), parallel);
+    /** AdamW over the whole model's fp32 parameters, stepped on the CPU by {@code parallel}'s threads. */
+    public static AdamW fp32(ParameterSet parameters, AdamWConfig config, Parallel parallel) {
+        return fp32(parameters, ParameterSlice.whole(parameters.specs()), config, StepKernels.cpu(parallel));
     }
 
     /**
-     * AdamW over a shard of fp32 parameters: tensor i of {@code parameters} is {@code slices.get(i)}
-     * of the model (see {@link ParameterSlice}); each element is updated as the whole model's would be.
+     * AdamW over a shard of fp32 parameters whose per-tensor updates run on {@code kernels}
+     * ({@link StepKernels#cpu}, or the GPU's): tensor i of {@code parameters} is
+     * {@code slices.get(i)} of the model (see {@link ParameterSlice}; {@link ParameterSlice#whole}
+     * for the whole model), and each element is updated as the whole model's would be. bf16
+     * parameters are refused: {@code kernels} step fp32 values only.
      */
-    public AdamW(ParameterSet parameters, List<ParameterSlice> slices, AdamWConfig config, Parallel parallel) {
-        this(ParameterStore.fp32(parameters, slices), config, StepKernels.cpu(parallel), parallel);
+    public static AdamW fp32(ParameterSet parameters, List<ParameterSlice> slices, AdamWConfig config,
+                             StepKernels kernels) {
+        return new AdamW(ParameterStore.fp32(parameters, slices), config, kernels, null);
+    }
+
+    /** AdamW over the whole model's bf16 parameters, stored as {@code mode} says, stepped on {@code parallel}. */
+    public static AdamW bf16(ParameterSet parameters, Bf16Mode mode, AdamWConfig config, Parallel parallel) {
+        return bf16(parameters, ParameterSlice.whole(parameters.specs()), mode, config, parallel);
     }
 
     /**
-     * AdamW over a shard (or {@link ParameterSlice#whole}) of fp32 parameters whose per-tensor
-     * updates run on {@code kernels} (the GPU's, say); everything else is as with a {@link Parallel}.
-     * bf16 parameters are refused: {@code kernels} step fp32 values only.
+     * AdamW over a shard of bf16 parameters (see {@link ParameterSlice}), stored as {@code mode}
+     * says, stepped on the CPU by {@code parallel}'s threads (bf16 never goes through
+     * {@link StepKernels}).
      */
-    public AdamW(ParameterSet parameters, List<ParameterSlice> slices, AdamWConfig config, StepKernels kernels) {
-        this(ParameterStore.fp32(parameters, slices), config, kernels, null);
+    public static AdamW bf16(ParameterSet parameters, List<ParameterSlice> slices, Bf16Mode mode, AdamWConfig config,
+                             Parallel parallel) {
+        // the CPU kernels are not used by a bf16 store; building them checks parallel as before
+        return new AdamW(ParameterStore.bf16(parameters, slices, mode), config, StepKernels.cpu(parallel), parallel);
     }
 
-    /** AdamW over bf16 parameters, stored as {@code mode} says. */
-    public AdamW(ParameterSet parameters, Bf16Mode mode, AdamWConfig config, Parallel parallel) {
-        this(ParameterStore.bf16(parameters, ParameterSlice.whole(parameters.specs()), mode), config,
-                StepKernels.cpu(parallel), parallel);
-    }
-
-    /** AdamW over a shard of bf16 parameters (see {@link ParameterSlice}), stored as {@code mode} says. */
-    public AdamW(ParameterSet parameters, List<ParameterSlice> slices, Bf16Mode mode, AdamWConfig config,
-                 Parallel parallel) {
-        this(ParameterStore.bf16(parameters, slices, mode), config, StepKernels.cpu(parallel), parallel);
-    }
-
+    /**
+     * The one constructor, behind the factories: {@code kernels} step an fp32 store,
+     * {@code parallel} a bf16 one (null with an fp32 store).
+     */
     private AdamW(ParameterStore store, AdamWConfig config, StepKernels kernels, Parallel parallel) {
         if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
             store.close();

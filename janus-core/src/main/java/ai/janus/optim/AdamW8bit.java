@@ -5,8 +5,8 @@ import static ai.janus.optim.QuantizationMaps.SIGNED_ZERO_CODE;
 import static ai.janus.optim.QuantizationMaps.UNSIGNED;
 import static ai.janus.optim.QuantizationMaps.UNSIGNED_ZERO_CODE;
 
-import ai.janus.parallel.Parallel;
 import ai.janus.model.ParameterSet;
+import ai.janus.parallel.Parallel;
 import ai.janus.tensor.DType;
 import ai.janus.tensor.Tensor;
 import java.io.IOException;
@@ -18,7 +18,7 @@ import java.util.Map;
 
 /**
  * Blockwise 8-bit AdamW with the semantics of bitsandbytes 0.43's {@code adamw_bnb_8bit}, exactly
- * as written in the spec (adamw8bit.md), every operation in float32 in the spec's order.
+ * as written in the spec (docs/spec/adamw8bit.md), every operation in float32 in the spec's order.
  *
  * <p>State per parameter tensor of n elements, in flat element order:
  * <ul>
@@ -137,41 +137,45 @@ public final class AdamW8bit implements Optimizer {
     private List<Moments> moments;
     private long steps;
 
-    /** 8-bit AdamW over fp32 parameters. */
-    public AdamW8bit(ParameterSet parameters, AdamWConfig config, Parallel parallel) {
-        this(ParameterStore.fp32(parameters, ParameterSlice.whole(parameters.specs())), config,
-                StepKernels.cpu(parallel), parallel);
+    /** 8-bit AdamW over the whole model's fp32 parameters, stepped on the CPU by {@code parallel}'s threads. */
+    public static AdamW8bit fp32(ParameterSet parameters, AdamWConfig config, Parallel parallel) {
+        return fp32(parameters, ParameterSlice.whole(parameters.specs()), config, StepKernels.cpu(parallel));
     }
 
     /**
-     * 8-bit AdamW over a shard of fp32 parameters: tensor i of {@code parameters} is {@code slices.get(i)}
-     * of the model (see {@link ParameterSlice}); each element is updated as the whole model's would be.
+     * 8-bit AdamW over a shard of fp32 parameters whose per-tensor updates run on {@code kernels}
+     * ({@link StepKernels#cpu}, or the GPU's): tensor i of {@code parameters} is
+     * {@code slices.get(i)} of the model (see {@link ParameterSlice}; {@link ParameterSlice#whole}
+     * for the whole model), and each element is updated as the whole model's would be (a tensor
+     * has 8-bit state by its model tensor's size). bf16 parameters are refused: {@code kernels}
+     * step fp32 values only.
      */
-    public AdamW8bit(ParameterSet parameters, List<ParameterSlice> slices, AdamWConfig config, Parallel parallel) {
-        this(ParameterStore.fp32(parameters, slices), config, StepKernels.cpu(parallel), parallel);
+    public static AdamW8bit fp32(ParameterSet parameters, List<ParameterSlice> slices, AdamWConfig config,
+                                 StepKernels kernels) {
+        return new AdamW8bit(ParameterStore.fp32(parameters, slices), config, kernels, null);
+    }
+
+    /** 8-bit AdamW over the whole model's bf16 parameters, stored as {@code mode} says, stepped on {@code parallel}. */
+    public static AdamW8bit bf16(ParameterSet parameters, Bf16Mode mode, AdamWConfig config, Parallel parallel) {
+        return bf16(parameters, ParameterSlice.whole(parameters.specs()), mode, config, parallel);
     }
 
     /**
-     * 8-bit AdamW over a shard (or {@link ParameterSlice#whole}) of fp32 parameters whose per-tensor
-     * updates run on {@code kernels} (the GPU's, say); everything else is as with a {@link Parallel}.
-     * bf16 parameters are refused: {@code kernels} step fp32 values only.
+     * 8-bit AdamW over a shard of bf16 parameters (see {@link ParameterSlice}), stored as
+     * {@code mode} says, stepped on the CPU by {@code parallel}'s threads (bf16 never goes through
+     * {@link StepKernels}).
      */
-    public AdamW8bit(ParameterSet parameters, List<ParameterSlice> slices, AdamWConfig config, StepKernels kernels) {
-        this(ParameterStore.fp32(parameters, slices), config, kernels, null);
+    public static AdamW8bit bf16(ParameterSet parameters, List<ParameterSlice> slices, Bf16Mode mode,
+                                 AdamWConfig config, Parallel parallel) {
+        // the CPU kernels are not used by a bf16 store; building them checks parallel as before
+        return new AdamW8bit(ParameterStore.bf16(parameters, slices, mode), config, StepKernels.cpu(parallel),
+                parallel);
     }
 
-    /** 8-bit AdamW over bf16 parameters, stored as {@code mode} says. */
-    public AdamW8bit(ParameterSet parameters, Bf16Mode mode, AdamWConfig config, Parallel parallel) {
-        this(ParameterStore.bf16(parameters, ParameterSlice.whole(parameters.specs()), mode), config,
-                StepKernels.cpu(parallel), parallel);
-    }
-
-    /** 8-bit AdamW over a shard of bf16 parameters (see {@link ParameterSlice}), stored as {@code mode} says. */
-    public AdamW8bit(ParameterSet parameters, List<ParameterSlice> slices, Bf16Mode mode, AdamWConfig config,
-                 Parallel parallel) {
-        this(ParameterStore.bf16(parameters, slices, mode), config, StepKernels.cpu(parallel), parallel);
-    }
-
+    /**
+     * The one constructor, behind the factories: {@code kernels} step an fp32 store,
+     * {@code parallel} a bf16 one (null with an fp32 store).
+     */
     private AdamW8bit(ParameterStore store, AdamWConfig config, StepKernels kernels, Parallel parallel) {
         this.store = store;
         this.config = config;

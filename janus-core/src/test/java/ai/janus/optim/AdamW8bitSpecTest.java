@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import ai.janus.parallel.Parallel;
 import ai.janus.model.ParameterSet;
+import ai.janus.parallel.Parallel;
 import ai.janus.tensor.DType;
 import ai.janus.tensor.Tensor;
 import java.nio.ByteBuffer;
@@ -16,13 +16,12 @@ import java.nio.ShortBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
  * {@link AdamW8bit} against {@link SpecReference}, a step written in this test from
- * spec adamw8bit.md alone: element by element, float32, the spec's operation order, the maps
+ * spec docs/spec/adamw8bit.md alone: element by element, float32, the spec's operation order, the maps
  * taken from the spec's tables. Parameters, codes, block scales and fp32 moments must be equal
  * bit for bit after each of 50 steps.
  *
@@ -51,17 +50,8 @@ class AdamW8bitSpecTest {
     /** Tensor c, block 3: all gradients NaN at step 20. */
     static final int NAN_TENSOR = 2, NAN_BLOCK = 3, NAN_STEP = 20;
 
-    private static Parallel parallel;
-
-    @BeforeAll
-    static void start() {
-        parallel = new Parallel(2);
-    }
-
-    @AfterAll
-    static void stop() {
-        parallel.close();
-    }
+    @AutoClose
+    private static final Parallel parallel = new Parallel(2);
 
     /** The step of the spec for one tensor, with its own state; counts the rules that fired. */
     static final class SpecReference {
@@ -262,8 +252,8 @@ class AdamW8bitSpecTest {
                 }
                 refParams.add(p);
             }
-            try (AdamW8bit opt = bf16 ? new AdamW8bit(bf16Params, Bf16Mode.nearestEven(), config, parallel)
-                    : new AdamW8bit(init, config, parallel)) {
+            try (AdamW8bit opt = bf16 ? AdamW8bit.bf16(bf16Params, Bf16Mode.nearestEven(), config, parallel)
+                    : AdamW8bit.fp32(init, config, parallel)) {
                 for (int t = 1; t <= STEPS; t++) {
                     double lr = schedule.lr(t - 1);
                     for (int i = 0; i < SPECS.size(); i++) {
@@ -366,7 +356,7 @@ class AdamW8bitSpecTest {
             try (Parallel pool = new Parallel(threads[r]); ParameterSet p = ParameterSet.allocate(SPECS);
                  ParameterSet grads = p.zerosLike()) {
                 OptimTesting.fillGaussian(p, new SplittableRandom(5), 1.0);
-                try (AdamW8bit opt = new AdamW8bit(p, AdamWConfig.janus(), pool)) {
+                try (AdamW8bit opt = AdamW8bit.fp32(p, AdamWConfig.janus(), pool)) {
                     for (int t = 1; t <= 5; t++) {
                         for (int i = 0; i < SPECS.size(); i++) {
                             grads.get(SPECS.get(i).name()).floats().put(0, gradients(i, t, (int) SPECS.get(i).numel()));

@@ -7,16 +7,15 @@ import static ai.janus.optim.TorchOracle.values;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.janus.parallel.Parallel;
 import ai.janus.model.ParameterSet;
+import ai.janus.parallel.Parallel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AdamWOptions;
 import org.bytedeco.pytorch.TensorVector;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -40,17 +39,8 @@ class AdamWTorchTest {
             spec("w.odd", 37, 53), spec("w.vector", 1000), spec("w.tiny", 7), spec("w.matrix", 129, 65),
             spec("w.two_chunks", 17001));
 
-    private static Parallel parallel;
-
-    @BeforeAll
-    static void start() {
-        parallel = new Parallel(2);
-    }
-
-    @AfterAll
-    static void stop() {
-        parallel.close();
-    }
+    @AutoClose
+    private static final Parallel parallel = new Parallel(2);
 
     @Test
     void janusRecipeMatchesLibtorch() {
@@ -68,7 +58,7 @@ class AdamWTorchTest {
         double worst = 0;
         long equalBits = 0, compared = 0;
         try (ParameterSet params = ParameterSet.allocate(SPECS); ParameterSet grads = params.zerosLike();
-             AdamW opt = new AdamW(params, config, parallel); PointerScope scope = new PointerScope()) {
+             AdamW opt = AdamW.fp32(params, config, parallel); PointerScope scope = new PointerScope()) {
             OptimTesting.fillGaussian(params, rng, 1.0);
             List<org.bytedeco.pytorch.Tensor> torchParams = new ArrayList<>();
             TensorVector vector = new TensorVector();

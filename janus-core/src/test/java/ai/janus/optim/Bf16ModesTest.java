@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.janus.parallel.Parallel;
 import ai.janus.model.ParameterSet;
+import ai.janus.parallel.Parallel;
 import ai.janus.tensor.DType;
 import ai.janus.tensor.HalfFloats;
 import ai.janus.tensor.Tensor;
@@ -16,8 +16,7 @@ import java.nio.ShortBuffer;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.BiFunction;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -29,17 +28,8 @@ import org.junit.jupiter.api.Test;
 class Bf16ModesTest {
     static final List<ParameterSet.Spec> SPECS = List.of(spec("w", 4, 2048), spec("norm", 512));
 
-    private static Parallel parallel;
-
-    @BeforeAll
-    static void start() {
-        parallel = new Parallel(2);
-    }
-
-    @AfterAll
-    static void stop() {
-        parallel.close();
-    }
+    @AutoClose
+    private static final Parallel parallel = new Parallel(2);
 
     /** Over all 2^16 random values, the mean of the stochastic roundings of x is x, exactly. */
     @Test
@@ -99,8 +89,8 @@ class Bf16ModesTest {
             ones.flat().fill(1f);
             grads.flat().fill(1f);
             try (ParameterSet params = ParameterSet.copyOf(ones, DType.BF16);
-                 Optimizer opt = eightBit ? new AdamW8bit(params, mode, AdamWConfig.janus(), parallel)
-                         : new AdamW(params, mode, AdamWConfig.janus(), parallel)) {
+                 Optimizer opt = eightBit ? AdamW8bit.bf16(params, mode, AdamWConfig.janus(), parallel)
+                         : AdamW.bf16(params, mode, AdamWConfig.janus(), parallel)) {
                 for (int t = 0; t < 100; t++) {
                     opt.step(grads, 1e-4);
                 }
@@ -122,10 +112,10 @@ class Bf16ModesTest {
 
     @Test
     void masterWeightsFollowTheFp32RunBitForBit() {
-        masterFollowsFp32((p, c) -> new AdamW8bit(p, c, parallel),
-                (p, c) -> new AdamW8bit(p, Bf16Mode.fp32Master(), c, parallel));
-        masterFollowsFp32((p, c) -> new AdamW(p, c, parallel),
-                (p, c) -> new AdamW(p, Bf16Mode.fp32Master(), c, parallel));
+        masterFollowsFp32((p, c) -> AdamW8bit.fp32(p, c, parallel),
+                (p, c) -> AdamW8bit.bf16(p, Bf16Mode.fp32Master(), c, parallel));
+        masterFollowsFp32((p, c) -> AdamW.fp32(p, c, parallel),
+                (p, c) -> AdamW.bf16(p, Bf16Mode.fp32Master(), c, parallel));
     }
 
     private static void masterFollowsFp32(BiFunction<ParameterSet, AdamWConfig, Optimizer> fp32Optimizer,
@@ -173,7 +163,7 @@ class Bf16ModesTest {
              ParameterSet grads = init.zerosLike()) {
             OptimTesting.fillGaussian(init, new SplittableRandom(2), 1.0);
             try (ParameterSet params = ParameterSet.copyOf(init, DType.BF16);
-                 AdamW8bit opt = new AdamW8bit(params, Bf16Mode.stochastic(seed),
+                 AdamW8bit opt = AdamW8bit.bf16(params, Bf16Mode.stochastic(seed),
                          AdamWConfig.janus().withWeightDecay(0.1), pool)) {
                 for (int t = 0; t < 5; t++) {
                     OptimTesting.fillGaussian(grads, new SplittableRandom(t), 1.0);

@@ -8,8 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.janus.parallel.Parallel;
 import ai.janus.model.ParameterSet;
+import ai.janus.parallel.Parallel;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.bytedeco.javacpp.PointerScope;
@@ -17,8 +17,7 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -37,17 +36,8 @@ class GradClipTest {
     static final List<ParameterSet.Spec> SPECS = List.of(spec("a", 37, 53), spec("b", 20000), spec("c", 5),
             spec("d", 129, 129));
 
-    private static Parallel parallel;
-
-    @BeforeAll
-    static void start() {
-        parallel = new Parallel(2);
-    }
-
-    @AfterAll
-    static void stop() {
-        parallel.close();
-    }
+    @AutoClose
+    private static final Parallel parallel = new Parallel(2);
 
     @Test
     void clipsLikeTorch() {

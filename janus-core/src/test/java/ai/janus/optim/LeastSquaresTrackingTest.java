@@ -3,8 +3,8 @@ package ai.janus.optim;
 import static ai.janus.optim.OptimTesting.spec;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.janus.parallel.Parallel;
 import ai.janus.model.ParameterSet;
+import ai.janus.parallel.Parallel;
 import java.nio.FloatBuffer;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -127,9 +127,9 @@ class LeastSquaresTrackingTest {
     @Test
     void eightBitTracksThirtyTwoBit() {
         AdamWConfig config = AdamWConfig.janus();
-        double[] fp32 = train(p -> new AdamW(p, config, parallel), 5e-2);
-        double[] int8 = train(p -> new AdamW8bit(p, config, parallel), 5e-2);
-        double[] slower = train(p -> new AdamW(p, config, parallel), 4e-2);
+        double[] fp32 = train(p -> AdamW.fp32(p, config, parallel), 5e-2);
+        double[] int8 = train(p -> AdamW8bit.fp32(p, config, parallel), 5e-2);
+        double[] slower = train(p -> AdamW.fp32(p, config, parallel), 4e-2);
         double gap = maxRelativeGap(int8, fp32), controlGap = maxRelativeGap(slower, fp32);
         System.out.printf("least squares: loss %.4g -> 32-bit %.4g, 8-bit %.4g; max per-step loss gap 8-bit vs 32-bit"
                 + " %.3g; 32-bit with 0.8x lr vs 32-bit %.3g%n", fp32[0], fp32[STEPS], int8[STEPS], gap, controlGap);

@@ -7,11 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.janus.parallel.Parallel;
 import ai.janus.io.InvalidFileException;
 import ai.janus.io.SafetensorsFile;
 import ai.janus.io.SafetensorsWriter;
 import ai.janus.model.ParameterSet;
+import ai.janus.parallel.Parallel;
 import ai.janus.tensor.DType;
 import ai.janus.tensor.Tensor;
 import java.io.IOException;
@@ -23,8 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -41,20 +40,11 @@ class OptimizerStateTest {
     static final int HALF = 10;
     static final LrSchedule SCHEDULE = LrSchedule.cosine(1e-3, 3, 2 * HALF);
 
-    private static Parallel parallel;
+    @AutoClose
+    private static final Parallel parallel = new Parallel(2);
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void start() {
-        parallel = new Parallel(2);
-    }
-
-    @AfterAll
-    static void stop() {
-        parallel.close();
-    }
 
     /** Every optimizer × parameter precision the library offers. */
     enum Variant {
@@ -88,14 +78,14 @@ class OptimizerStateTest {
                 fp32 = ParameterSet.allocate(SPECS);
                 fp32.flat().bytes().put(parameterBytes);
                 bf16 = null;
-                optimizer = variant.eightBit() ? new AdamW8bit(fp32, config, parallel)
-                        : new AdamW(fp32, config, parallel);
+                optimizer = variant.eightBit() ? AdamW8bit.fp32(fp32, config, parallel)
+                        : AdamW.fp32(fp32, config, parallel);
             } else {
                 fp32 = null;
                 bf16 = ParameterSet.allocate(SPECS, DType.BF16);
                 bf16.flat().bytes().put(parameterBytes);
-                optimizer = variant.eightBit() ? new AdamW8bit(bf16, mode, config, parallel)
-                        : new AdamW(bf16, mode, config, parallel);
+                optimizer = variant.eightBit() ? AdamW8bit.bf16(bf16, mode, config, parallel)
+                        : AdamW.bf16(bf16, mode, config, parallel);
             }
         }
 
@@ -184,8 +174,8 @@ class OptimizerStateTest {
             specs.add(spec("t" + n, n));
         }
         try (ParameterSet p = ParameterSet.allocate(specs);
-             AdamW8bit opt = new AdamW8bit(p, AdamWConfig.janus(), parallel);
-             AdamW fp32 = new AdamW(p, AdamWConfig.janus(), parallel)) {
+             AdamW8bit opt = AdamW8bit.fp32(p, AdamWConfig.janus(), parallel);
+             AdamW fp32 = AdamW.fp32(p, AdamWConfig.janus(), parallel)) {
             long total = 0, elements = 0;
             for (long n : sizes) {
                 long expected = n >= 4096 ? 2 * n + 8 * ((n + 2047) / 2048) : 8 * n;
@@ -198,7 +188,7 @@ class OptimizerStateTest {
             assertEquals(2 * (1 << 20) + 8 * 512, opt.stateBytes("t1048576")); // 2.0039 bytes per parameter
         }
         try (ParameterSet b = ParameterSet.allocate(specs, DType.BF16);
-             AdamW8bit master = new AdamW8bit(b, Bf16Mode.fp32Master(), AdamWConfig.janus(), parallel)) {
+             AdamW8bit master = AdamW8bit.bf16(b, Bf16Mode.fp32Master(), AdamWConfig.janus(), parallel)) {
             long total = 0, elements = 0;
             for (long n : sizes) {
                 total += master.stateBytes("t" + n);
@@ -338,7 +328,7 @@ class OptimizerStateTest {
         Path other = dir.resolve("other.safetensors");
         List<ParameterSet.Spec> otherSpecs = List.of(spec("emb", 8, 999), spec("norm", 300), spec("w", 20000));
         try (ParameterSet p = ParameterSet.allocate(otherSpecs);
-             AdamW8bit opt = new AdamW8bit(p, AdamWConfig.janus(), parallel)) {
+             AdamW8bit opt = AdamW8bit.fp32(p, AdamWConfig.janus(), parallel)) {
             opt.save(other);
         }
         assertRefused(other, "tensor 'emb.state1' is U8[8, 999], the optimizer expects U8[8, 1000]");

@@ -1,7 +1,7 @@
 package ai.janus.optim;
 
 /**
- * The quantization maps of spec adamw8bit.md ("Maps as IEEE-754 float32 bit patterns"), copied
+ * The quantization maps of spec docs/spec/adamw8bit.md ("Maps as IEEE-754 float32 bit patterns"), copied
  * from the spec's tables, eight entries per line as there: the oracle for
  * {@link QuantizationMaps} and the maps of the test's own reference 8-bit step.
  */

@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.janus.parallel.Parallel;
 import ai.janus.model.ParameterSet;
+import ai.janus.parallel.Parallel;
 import ai.janus.tensor.DType;
 import ai.janus.tensor.Tensor;
 import java.io.IOException;
@@ -19,8 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.BiFunction;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -42,20 +41,11 @@ class StepKernelsTest {
     static final AdamWConfig CONFIG = AdamWConfig.janus().withWeightDecay(0.1);
     static final double[] LR = {1e-3, 3e-3, 2e-3};
 
-    private static Parallel parallel;
+    @AutoClose
+    private static final Parallel parallel = new Parallel(2);
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void start() {
-        parallel = new Parallel(2);
-    }
-
-    @AfterAll
-    static void stop() {
-        parallel.close();
-    }
 
     /** One call of the kernels: which method, the parameter view it was given and its gradient. */
     record Call(String method, Tensor p, Tensor g) {}
@@ -177,22 +167,22 @@ class StepKernelsTest {
 
     @Test
     void adamwHandsEveryTensorToItsKernelsAndKeepsTheBits() throws IOException {
-        check((p, par) -> new AdamW(p, CONFIG, par),
-                (p, k) -> new AdamW(p, ParameterSlice.whole(p.specs()), CONFIG, k), new Counting(),
+        check((p, par) -> AdamW.fp32(p, CONFIG, par),
+                (p, k) -> AdamW.fp32(p, ParameterSlice.whole(p.specs()), CONFIG, k), new Counting(),
                 SPECS.stream().map(s -> "adamw").toList());
     }
 
     @Test
     void aScalarAdamWFromTheCoefficientsAloneGivesTheSameBits() throws IOException {
-        check((p, par) -> new AdamW(p, CONFIG, par),
-                (p, k) -> new AdamW(p, ParameterSlice.whole(p.specs()), CONFIG, k), new ScalarAdamW(),
+        check((p, par) -> AdamW.fp32(p, CONFIG, par),
+                (p, k) -> AdamW.fp32(p, ParameterSlice.whole(p.specs()), CONFIG, k), new ScalarAdamW(),
                 SPECS.stream().map(s -> "adamw").toList());
     }
 
     @Test
     void adamw8bitHandsEveryTensorToItsKernelsAndKeepsTheBits() throws IOException {
-        check((p, par) -> new AdamW8bit(p, CONFIG, par),
-                (p, k) -> new AdamW8bit(p, ParameterSlice.whole(p.specs()), CONFIG, k), new Counting(),
+        check((p, par) -> AdamW8bit.fp32(p, CONFIG, par),
+                (p, k) -> AdamW8bit.fp32(p, ParameterSlice.whole(p.specs()), CONFIG, k), new Counting(),
                 SPECS.stream().map(s -> AdamW8bit.isEightBit(s.numel()) ? "adamw8bit" : "adamw8bitFp32State")
                         .toList());
     }
@@ -207,8 +197,8 @@ class StepKernelsTest {
              ParameterSet g = ParameterSet.allocate(specs)) {
             OptimTesting.fillGaussian(p1, new SplittableRandom(1), 1);
             p2.copyFrom(p1);
-            try (Optimizer o1 = new AdamW8bit(p1, slices, CONFIG, parallel);
-                 Optimizer o2 = new AdamW8bit(p2, slices, CONFIG, kernels)) {
+            try (Optimizer o1 = AdamW8bit.fp32(p1, slices, CONFIG, StepKernels.cpu(parallel));
+                 Optimizer o2 = AdamW8bit.fp32(p2, slices, CONFIG, kernels)) {
                 for (int t = 0; t < 3; t++) {
                     OptimTesting.fillGaussian(g, new SplittableRandom(t), 0.1);
                     o1.step(g, 1e-3);
@@ -226,7 +216,7 @@ class StepKernelsTest {
         for (boolean eightBit : new boolean[] {false, true}) {
             Path file = dir.resolve("state-" + eightBit + ".safetensors");
             try (ParameterSet p1 = parameters(); ParameterSet g = ParameterSet.allocate(SPECS);
-                 Optimizer o1 = eightBit ? new AdamW8bit(p1, CONFIG, parallel) : new AdamW(p1, CONFIG, parallel)) {
+                 Optimizer o1 = eightBit ? AdamW8bit.fp32(p1, CONFIG, parallel) : AdamW.fp32(p1, CONFIG, parallel)) {
                 for (int t = 0; t < 2; t++) {
                     fillGradients(g, t);
                     o1.step(g, LR[t]);
@@ -235,8 +225,8 @@ class StepKernelsTest {
                 Counting kernels = new Counting();
                 try (ParameterSet p2 = p1.zerosLike()) {
                     p2.copyFrom(p1);
-                    try (Optimizer o2 = eightBit ? new AdamW8bit(p2, ParameterSlice.whole(SPECS), CONFIG, kernels)
-                            : new AdamW(p2, ParameterSlice.whole(SPECS), CONFIG, kernels)) {
+                    try (Optimizer o2 = eightBit ? AdamW8bit.fp32(p2, ParameterSlice.whole(SPECS), CONFIG, kernels)
+                            : AdamW.fp32(p2, ParameterSlice.whole(SPECS), CONFIG, kernels)) {
                         o2.load(file);
                         assertEquals(2, o2.steps());
                         fillGradients(g, 2);
@@ -273,10 +263,10 @@ class StepKernelsTest {
     void kernelsStepFp32ParametersOnly() {
         try (ParameterSet bf16 = ParameterSet.allocate(SPECS, DType.BF16)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> new AdamW8bit(bf16, ParameterSlice.whole(SPECS), CONFIG, new Counting()));
+                    () -> AdamW8bit.fp32(bf16, ParameterSlice.whole(SPECS), CONFIG, new Counting()));
             assertTrue(e.getMessage().contains("F32"), e.getMessage());
             assertThrows(IllegalArgumentException.class,
-                    () -> new AdamW(bf16, ParameterSlice.whole(SPECS), CONFIG, new Counting()));
+                    () -> AdamW.fp32(bf16, ParameterSlice.whole(SPECS), CONFIG, new Counting()));
         }
     }
 }

@@ -1,7 +1,5 @@
 package ai.janus.train;
 
-import ai.janus.train.dist.TrainingParameters;
-import ai.janus.train.objective.SftObjective;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,6 +11,8 @@ import ai.janus.model.ParameterSet;
 import ai.janus.optim.AdamW;
 import ai.janus.optim.AdamWConfig;
 import ai.janus.optim.LrSchedule;
+import ai.janus.train.dist.TrainingParameters;
+import ai.janus.train.objective.SftObjective;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,7 +29,7 @@ class TrainerDivergenceTest {
     void aNonFiniteLossNamesStepMicroBatchAndLines() {
         var config = TrainerResumeTest.CONFIG;
         try (ParameterSet params = ParameterSet.allocate(MistralWeights.specs(config)); CpuBackend cpu = new CpuBackend();
-             AdamW opt = new AdamW(params, AdamWConfig.janus(), cpu.parallel())) {
+             AdamW opt = AdamW.fp32(params, AdamWConfig.janus(), cpu.parallel())) {
             MistralWeights.initialize(config, params, 1);
             params.get(MistralWeights.FINAL_NORM).floats().put(0, Float.NaN); // poisons every logit
             List<SftExample> examples = TrainerResumeTest.examples();

@@ -1,8 +1,5 @@
 package ai.janus.train;
 
-import ai.janus.train.dist.Strategy;
-import ai.janus.train.dist.TrainingParameters;
-import ai.janus.train.objective.SftObjective;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,13 +11,16 @@ import ai.janus.model.Mistral;
 import ai.janus.model.MistralConfig;
 import ai.janus.model.MistralWeights;
 import ai.janus.model.ParameterSet;
-import ai.janus.optim.AdamW;
 import ai.janus.optim.AdamW8bit;
+import ai.janus.optim.AdamW;
 import ai.janus.optim.AdamWConfig;
 import ai.janus.optim.Bf16Mode;
 import ai.janus.optim.LrSchedule;
 import ai.janus.optim.Optimizer;
 import ai.janus.tensor.DType;
+import ai.janus.train.dist.Strategy;
+import ai.janus.train.dist.TrainingParameters;
+import ai.janus.train.objective.SftObjective;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,7 +36,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Resume is a bit-exact continuation (reliability.md): 8 steps straight equal 4 steps, a crash,
+ * Resume is a bit-exact continuation (docs/spec/reliability.md): 8 steps straight equal 4 steps, a crash,
  * a resume from the step-4 checkpoint and 4 more steps — the same per-step losses and gradient
  * norms (bits), and the same final weight hash. 7 samples, micro-batch 2, accumulation 2: step 4
  * starts inside epoch 2 and steps straddle epoch boundaries.
@@ -73,10 +73,10 @@ class TrainerResumeTest {
             }
             AdamWConfig adam = new AdamWConfig(0.9, 0.999, 1e-8, 0.01);
             Optimizer opt = switch (optimizer) {
-                case "adamw" -> bf16 ? new AdamW(bf16Params, Bf16Mode.stochastic(3), adam, cpu.parallel())
-                        : new AdamW(params, adam, cpu.parallel());
-                default -> bf16 ? new AdamW8bit(bf16Params, Bf16Mode.nearestEven(), adam, cpu.parallel())
-                        : new AdamW8bit(params, adam, cpu.parallel());
+                case "adamw" -> bf16 ? AdamW.bf16(bf16Params, Bf16Mode.stochastic(3), adam, cpu.parallel())
+                        : AdamW.fp32(params, adam, cpu.parallel());
+                default -> bf16 ? AdamW8bit.bf16(bf16Params, Bf16Mode.nearestEven(), adam, cpu.parallel())
+                        : AdamW8bit.fp32(params, adam, cpu.parallel());
             };
             List<SftExample> examples = examples();
             List<int[]> samples = new ArrayList<>();

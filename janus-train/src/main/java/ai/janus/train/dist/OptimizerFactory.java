@@ -1,8 +1,8 @@
 package ai.janus.train.dist;
 
 import ai.janus.model.ParameterSet;
-import ai.janus.optim.AdamW;
 import ai.janus.optim.AdamW8bit;
+import ai.janus.optim.AdamW;
 import ai.janus.optim.AdamWConfig;
 import ai.janus.optim.Bf16Mode;
 import ai.janus.optim.Optimizer;
@@ -28,10 +28,10 @@ public interface OptimizerFactory {
      */
     static OptimizerFactory of(OptimizerKind kind, AdamWConfig adam, StepKernels kernels, Parallel parallel) {
         return (p, slices) -> switch (kind) {
-            case ADAMW -> p.dtype() == DType.BF16 ? new AdamW(p, slices, Bf16Mode.nearestEven(), adam, parallel)
-                    : new AdamW(p, slices, adam, kernels);
-            case ADAMW_8BIT -> p.dtype() == DType.BF16 ? new AdamW8bit(p, slices, Bf16Mode.nearestEven(), adam, parallel)
-                    : new AdamW8bit(p, slices, adam, kernels);
+            case ADAMW -> p.dtype() == DType.BF16 ? AdamW.bf16(p, slices, Bf16Mode.nearestEven(), adam, parallel)
+                    : AdamW.fp32(p, slices, adam, kernels);
+            case ADAMW_8BIT -> p.dtype() == DType.BF16 ? AdamW8bit.bf16(p, slices, Bf16Mode.nearestEven(), adam, parallel)
+                    : AdamW8bit.fp32(p, slices, adam, kernels);
         };
     }
 }

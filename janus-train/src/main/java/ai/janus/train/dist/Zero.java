@@ -1,7 +1,6 @@
 package ai.janus.train.dist;
 
 import ai.janus.backend.Backend;
-import ai.janus.parallel.Parallel;
 import ai.janus.dist.Communicator;
 import ai.janus.dist.Work;
 import ai.janus.io.InvalidFileException;
@@ -12,6 +11,7 @@ import ai.janus.model.LayerHooks;
 import ai.janus.model.ParameterSet;
 import ai.janus.optim.GradClip;
 import ai.janus.optim.Optimizer;
+import ai.janus.parallel.Parallel;
 import ai.janus.tensor.DType;
 import ai.janus.tensor.Tensor;
 import java.io.IOException;
@@ -88,16 +88,17 @@ public final class Zero implements Strategy, LayerHooks {
     private final int blocksPerRank;
     private final int[] blockOrder;
 
+    /** A collective in flight for one slot and the layer it moves. */
+    private record InFlight(Work work, int layer) {}
+
     private boolean last;
-    /** Stages 2, 3: the reduce-scatter in flight from each gradient slot and the layer it holds. */
-    private final Work[] slotReduction = new Work[2];
-    private final int[] slotReductionLayer = {-1, -1};
+    /** Stages 2, 3: the reduce-scatter in flight from each gradient slot (null: none). */
+    private final InFlight[] slotReduction = new InFlight[2];
     /** Reductions of whole units (ends; every unit at stage 1) started this step, by unit index. */
     private final Work[] unitReduction;
-    /** Stage 3: which layer each weight slot holds (−1: none), and a gather in flight into it. */
+    /** Stage 3: which layer each weight slot holds (−1: none), and the gather in flight into it (null: none). */
     private final int[] slotHolds = {-1, -1};
-    private final Work[] slotGather = new Work[2];
-    private final int[] slotGatherLayer = {-1, -1};
+    private final InFlight[] slotGather = new InFlight[2];
 
     public Zero(StrategyKind kind, Communicator communicator, TrainingParameters parameters,
                 OptimizerFactory optimizers, Backend backend, Parallel parallel) {
@@ -314,8 +315,8 @@ public final class Zero implements Strategy, LayerHooks {
             return;
         }
         int slot = layer % 2;
-        slotReduction[slot] = communicator.reduceScatter(slotPieces[slot].rows(0, layout.piece(u)), gradientRegion(u));
-        slotReductionLayer[slot] = layer;
+        slotReduction[slot] = new InFlight(communicator.reduceScatter(slotPieces[slot].rows(0, layout.piece(u)),
+                gradientRegion(u)), layer);
     }
 
     @Override
@@ -334,15 +335,15 @@ public final class Zero implements Strategy, LayerHooks {
 
     /** Waits for slot {@code slot}'s reduction, adds this rank's piece to the shard and zeroes the slot. */
     private void freeGradientSlot(int slot) {
-        if (slotReduction[slot] == null) {
+        InFlight reduction = slotReduction[slot];
+        if (reduction == null) {
             return;
         }
-        slotReduction[slot].await();
-        ShardLayout.Unit u = layout.layer(slotReductionLayer[slot]);
+        reduction.work().await();
+        ShardLayout.Unit u = layout.layer(reduction.layer());
         backend.add(shardGradientPiece(u), slotPieces[slot].rows(0, layout.piece(u)));
         backend.zero(gradientRegion(u));
         slotReduction[slot] = null;
-        slotReductionLayer[slot] = -1;
     }
 
     /** Stage 3: layer {@code layer}'s weights in its slot when this returns. */
@@ -351,12 +352,11 @@ public final class Zero implements Strategy, LayerHooks {
         if (slotHolds[slot] == layer) {
             return;
         }
-        if (slotGatherLayer[slot] != layer) {
+        if (!gathering(slot, layer)) {
             startGather(layer);
         }
-        slotGather[slot].await();
+        slotGather[slot].work().await();
         slotGather[slot] = null;
-        slotGatherLayer[slot] = -1;
         slotHolds[slot] = layer;
     }
 
@@ -366,20 +366,24 @@ public final class Zero implements Strategy, LayerHooks {
             return;
         }
         int slot = layer % 2;
-        if (slotHolds[slot] != layer && slotGatherLayer[slot] != layer) {
+        if (slotHolds[slot] != layer && !gathering(slot, layer)) {
             startGather(layer);
         }
+    }
+
+    /** Stage 3: whether a gather of {@code layer} into {@code slot} is in flight. */
+    private boolean gathering(int slot, int layer) {
+        return slotGather[slot] != null && slotGather[slot].layer() == layer;
     }
 
     private void startGather(int layer) {
         int slot = layer % 2;
         if (slotGather[slot] != null) {
-            slotGather[slot].await(); // a gather of another layer into this slot is in flight: let it land first
+            slotGather[slot].work().await(); // a gather of another layer into this slot is in flight: let it land first
         }
         ShardLayout.Unit u = layout.layer(layer);
         slotHolds[slot] = -1;
-        slotGather[slot] = communicator.allGather(weightRegion(u), shardWeightPiece(u));
-        slotGatherLayer[slot] = layer;
+        slotGather[slot] = new InFlight(communicator.allGather(weightRegion(u), shardWeightPiece(u)), layer);
     }
 
     @Override

@@ -18,8 +18,8 @@ import ai.janus.optim.Bf16Mode;
 import ai.janus.optim.LrSchedule;
 import ai.janus.tensor.DType;
 import ai.janus.train.Progress;
-import ai.janus.train.objective.SftObjective;
 import ai.janus.train.Trainer;
+import ai.janus.train.objective.SftObjective;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -95,7 +95,7 @@ class DataParallelTest {
             params.copyFrom(bf16);
             TrainingParameters p = new TrainingParameters(DistFixture.CONFIG, params, bf16);
             Strategy strategy = new DataParallel(c.worldSize() == 1 ? StrategyKind.LOCAL : StrategyKind.DDP, c, p,
-                    (weights, slices) -> new AdamW(weights, slices, Bf16Mode.nearestEven(),
+                    (weights, slices) -> AdamW.bf16(weights, slices, Bf16Mode.nearestEven(),
                             DistFixture.ADAM, cpu.parallel()), 64 << 10, cpu, cpu.parallel());
             Mistral model = new Mistral(DistFixture.CONFIG,
                     MistralWeights.of(DistFixture.CONFIG, strategy.parameters()), cpu, strategy.hooks());

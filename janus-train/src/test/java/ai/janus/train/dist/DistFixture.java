@@ -8,14 +8,15 @@ import ai.janus.model.Mistral;
 import ai.janus.model.MistralConfig;
 import ai.janus.model.MistralWeights;
 import ai.janus.model.ParameterSet;
-import ai.janus.optim.AdamW;
 import ai.janus.optim.AdamW8bit;
+import ai.janus.optim.AdamW;
 import ai.janus.optim.AdamWConfig;
 import ai.janus.optim.LrSchedule;
 import ai.janus.optim.Optimizer;
+import ai.janus.optim.StepKernels;
 import ai.janus.train.Progress;
-import ai.janus.train.objective.SftObjective;
 import ai.janus.train.Trainer;
+import ai.janus.train.objective.SftObjective;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -70,8 +71,8 @@ final class DistFixture {
 
     static Optimizer optimizer(String kind, ParameterSet params, List<ai.janus.optim.ParameterSlice> slices,
                                CpuBackend cpu) {
-        return kind.equals("adamw") ? new AdamW(params, slices, ADAM, cpu.parallel())
-                : new AdamW8bit(params, slices, ADAM, cpu.parallel());
+        return kind.equals("adamw") ? AdamW.fp32(params, slices, ADAM, StepKernels.cpu(cpu.parallel()))
+                : AdamW8bit.fp32(params, slices, ADAM, StepKernels.cpu(cpu.parallel()));
     }
 
     static Trainer.Settings settings(int microBatch, int accumulation, Path out) {

@@ -8,9 +8,10 @@ import ai.janus.dist.ThreadRanks;
 import ai.janus.model.MistralConfig;
 import ai.janus.model.MistralWeights;
 import ai.janus.model.ParameterSet;
-import ai.janus.optim.AdamW;
 import ai.janus.optim.AdamW8bit;
+import ai.janus.optim.AdamW;
 import ai.janus.optim.AdamWConfig;
+import ai.janus.optim.StepKernels;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -85,9 +86,10 @@ class MemoryAccountingTest {
             try (ParameterSet start = ParameterSet.allocate(specs); CpuBackend cpu = new CpuBackend(1)) {
                 MistralWeights.initialize(CONFIG, start, 3);
                 TrainingParameters p = new TrainingParameters(CONFIG, start, null);
+                StepKernels steps = StepKernels.cpu(cpu.parallel());
                 try (Strategy s = Strategies.create(kind, c, p, (params, slices) -> optimizer.equals("adamw")
-                        ? new AdamW(params, slices, adam, cpu.parallel())
-                        : new AdamW8bit(params, slices, adam, cpu.parallel()), DataParallel.DEFAULT_BUCKET_BYTES, cpu)) {
+                        ? AdamW.fp32(params, slices, adam, steps)
+                        : AdamW8bit.fp32(params, slices, adam, steps), DataParallel.DEFAULT_BUCKET_BYTES, cpu)) {
                     Strategy.Memory m = s.memory();
                     List<long[]> parts = new java.util.ArrayList<>();
                     if (s instanceof Zero z) {

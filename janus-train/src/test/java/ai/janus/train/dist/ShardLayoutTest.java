@@ -5,17 +5,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.janus.parallel.Parallel;
 import ai.janus.model.MistralConfig;
 import ai.janus.model.MistralWeights;
 import ai.janus.model.ParameterSet;
 import ai.janus.model.RewardModel;
-import ai.janus.optim.AdamW;
 import ai.janus.optim.AdamW8bit;
+import ai.janus.optim.AdamW;
 import ai.janus.optim.AdamWConfig;
 import ai.janus.optim.GradClip;
 import ai.janus.optim.Optimizer;
 import ai.janus.optim.ParameterSlice;
+import ai.janus.optim.StepKernels;
+import ai.janus.parallel.Parallel;
 import ai.janus.tensor.DType;
 import ai.janus.tensor.Tensor;
 import java.util.List;
@@ -123,7 +124,8 @@ class ShardLayoutTest {
 
     static Optimizer make(String kind, ParameterSet p, List<ParameterSlice> slices, Parallel pool) {
         AdamWConfig c = new AdamWConfig(0.9, 0.999, 1e-8, 0.01);
-        return kind.equals("adamw") ? new AdamW(p, slices, c, pool) : new AdamW8bit(p, slices, c, pool);
+        StepKernels kernels = StepKernels.cpu(pool);
+        return kind.equals("adamw") ? AdamW.fp32(p, slices, c, kernels) : AdamW8bit.fp32(p, slices, c, kernels);
     }
 
     @ParameterizedTest(name = "{0}")
