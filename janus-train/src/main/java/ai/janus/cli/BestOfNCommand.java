@@ -1,6 +1,6 @@
 package ai.janus.cli;
 
-import ai.janus.backend.cpu.CpuBackend;
+import ai.janus.compute.Compute;
 import ai.janus.data.ChatTemplate;
 import ai.janus.data.tokenizer.SentencePieceTokenizer;
 import ai.janus.generate.BestOfN;
@@ -58,10 +58,10 @@ final class BestOfNCommand {
         List<ObjectNode> rows = GenerateCommand.readPrompts(promptsFile);
         try (SentencePieceTokenizer tokenizer = SentencePieceTokenizer.load(tokenizerFile);
              HfCheckpoint.Loaded policy = HfCheckpoint.load(modelDir); RewardModel.Loaded rm = RewardModel.load(rmDir);
-             CpuBackend cpu = new CpuBackend()) {
+             Compute compute = Compute.cpu()) {
             ChatTemplate template = new ChatTemplate(tokenizer);
-            BestOfN best = new BestOfN(new Generator(new Mistral(policy.config(), policy.weights(), cpu), tokenizer.eosId()),
-                    new RewardModel(rm.config(), rm.parameters(), cpu), rm.normalization(), template);
+            BestOfN best = new BestOfN(new Generator(new Mistral(policy.config(), policy.weights(), compute.backend()), tokenizer.eosId()),
+                    new RewardModel(rm.config(), rm.parameters(), compute.backend()), rm.normalization(), template);
             StringBuilder output = new StringBuilder();
             for (int i = 0; i < rows.size(); i++) {
                 ObjectNode row = rows.get(i);

@@ -1,6 +1,6 @@
 package ai.janus.cli;
 
-import ai.janus.backend.cpu.CpuBackend;
+import ai.janus.compute.Compute;
 import ai.janus.data.ChatTemplate;
 import ai.janus.data.tokenizer.SentencePieceTokenizer;
 import ai.janus.generate.Generator;
@@ -62,9 +62,9 @@ final class GenerateCommand {
         }
         List<ObjectNode> rows = readPrompts(promptsFile);
         try (SentencePieceTokenizer tokenizer = SentencePieceTokenizer.load(tokenizerFile);
-             HfCheckpoint.Loaded model = HfCheckpoint.load(modelDir); CpuBackend cpu = new CpuBackend()) {
+             HfCheckpoint.Loaded model = HfCheckpoint.load(modelDir); Compute compute = Compute.cpu()) {
             ChatTemplate template = new ChatTemplate(tokenizer);
-            Generator generator = new Generator(new Mistral(model.config(), model.weights(), cpu), tokenizer.eosId());
+            Generator generator = new Generator(new Mistral(model.config(), model.weights(), compute.backend()), tokenizer.eosId());
             StringBuilder output = new StringBuilder();
             long started = System.nanoTime(), tokens = 0;
             for (int first = 0; first < rows.size(); first += batch) {

@@ -1,6 +1,6 @@
 package ai.janus.cli;
 
-import ai.janus.backend.cpu.CpuBackend;
+import ai.janus.compute.Compute;
 import ai.janus.data.ChatTemplate;
 import ai.janus.data.Datasets;
 import ai.janus.data.SftExample;
@@ -55,7 +55,7 @@ final class ScoreCommand {
             throw new Janus.UsageException("--batch and --max-tokens must be >= 1");
         }
         try (SentencePieceTokenizer tokenizer = SentencePieceTokenizer.load(tokenizerFile);
-             HfCheckpoint.Loaded model = HfCheckpoint.load(modelDir); CpuBackend cpu = new CpuBackend()) {
+             HfCheckpoint.Loaded model = HfCheckpoint.load(modelDir); Compute compute = Compute.cpu()) {
             Validator validator = new Validator(data, ValidationRules.defaults(maxTokens));
             List<SftExample> examples;
             try {
@@ -63,7 +63,7 @@ final class ScoreCommand {
             } finally {
                 err.print(validator.summary());
             }
-            Mistral mistral = new Mistral(model.config(), model.weights(), cpu);
+            Mistral mistral = new Mistral(model.config(), model.weights(), compute.backend());
             StringBuilder output = new StringBuilder();
             for (int from = 0; from < examples.size(); from += batch) {
                 List<SftExample> group = examples.subList(from, Math.min(examples.size(), from + batch));

@@ -1,8 +1,10 @@
 package ai.janus.demo;
 
-import ai.janus.backend.cpu.CpuBackend;
+import ai.janus.backend.Backend;
+import ai.janus.compute.Compute;
 import ai.janus.data.ChatTemplate;
 import ai.janus.data.TemplatedSequence;
+import ai.janus.data.batch.RewardBatch;
 import ai.janus.data.tokenizer.SentencePieceTokenizer;
 import ai.janus.generate.BestOfN;
 import ai.janus.generate.Generator;
@@ -21,7 +23,6 @@ import ai.janus.train.ModelExport;
 import ai.janus.train.Trainer;
 import ai.janus.train.TrainingRun;
 import ai.janus.train.config.RunConfig;
-import ai.janus.data.batch.RewardBatch;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.io.InputStream;
@@ -109,7 +110,7 @@ public final class DemoPipeline {
         double rewardAccuracy;
         List<Task> tasks = split.heldOut();
         try (SentencePieceTokenizer tokenizer = SentencePieceTokenizer.load(tokenizerFile);
-             CpuBackend cpu = new CpuBackend()) {
+             Compute compute = Compute.cpu()) {
             ChatTemplate template = new ChatTemplate(tokenizer);
             // {key, name in the table, model directory}; the key "sft-no-system" drops the system message
             String[][] greedyModels = {{"base", "base (random init)", "base"}, {"sft", "SFT", "sft/final"},
@@ -117,13 +118,13 @@ public final class DemoPipeline {
                     {"dpo", "DPO (from SFT)", "dpo/final"}, {"orpo", "ORPO (from base)", "orpo/final"}};
             for (String[] m : greedyModels) {
                 evaluations.put(m[0], greedy(out, m[0], m[1], out.resolve(m[2]), template, tasks,
-                        !m[0].equals("sft-no-system"), settings, cpu));
+                        !m[0].equals("sft-no-system"), settings, compute.backend()));
             }
             try (HfCheckpoint.Loaded policy = HfCheckpoint.load(out.resolve("sft/final"));
                  RewardModel.Loaded rm = RewardModel.load(out.resolve("rm/final"))) {
-                RewardModel rewardModel = new RewardModel(rm.config(), rm.parameters(), cpu);
+                RewardModel rewardModel = new RewardModel(rm.config(), rm.parameters(), compute.backend());
                 rewardAccuracy = heldOutPairAccuracy(rewardModel, template, tasks);
-                BestOfN bestOfN = new BestOfN(new Generator(new Mistral(policy.config(), policy.weights(), cpu),
+                BestOfN bestOfN = new BestOfN(new Generator(new Mistral(policy.config(), policy.weights(), compute.backend()),
                         tokenizer.eosId()), rewardModel, rm.normalization(), template);
                 SamplingConfig sampling = new SamplingConfig(settings.bestOfNTemperature(), 0.9, 1.03,
                         settings.maxNewTokens(), settings.seed());
@@ -202,9 +203,9 @@ public final class DemoPipeline {
     }
 
     private static Evaluation greedy(Path out, String key, String name, Path model, ChatTemplate template, List<Task> tasks,
-                                     boolean withSystem, DemoSettings settings, CpuBackend cpu) throws IOException {
+                                     boolean withSystem, DemoSettings settings, Backend backend) throws IOException {
         try (HfCheckpoint.Loaded loaded = HfCheckpoint.load(model)) {
-            Generator generator = new Generator(new Mistral(loaded.config(), loaded.weights(), cpu),
+            Generator generator = new Generator(new Mistral(loaded.config(), loaded.weights(), backend),
                     template.tokenizer().eosId());
             return save(out, key, Evaluation.of(name, tasks,
                     Evaluation.greedy(generator, template, tasks, withSystem, settings.maxNewTokens())), tasks);

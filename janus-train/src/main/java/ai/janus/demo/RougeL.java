@@ -3,7 +3,7 @@ package ai.janus.demo;
 import java.util.List;
 
 /**
- * ROUGE-L F1 over whitespace tokens (objectives.md, "Diversity metric"): with L the length of the
+ * ROUGE-L F1 over whitespace tokens (docs/spec/objectives.md, "Diversity metric"): with L the length of the
  * longest common subsequence of the two token sequences of lengths m and n, precision L/m,
  * recall L/n and F1 = 2·P·R/(P + R) = 2L/(m + n). Tokens compare exactly (case and punctuation
  * count). Two empty texts are identical (1); one empty text shares nothing (0).

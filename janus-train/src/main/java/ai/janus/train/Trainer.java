@@ -1,8 +1,6 @@
 package ai.janus.train;
 
-import ai.janus.train.objective.Objective;
 import ai.janus.backend.Backend;
-import ai.janus.parallel.Parallel;
 import ai.janus.data.batch.EpochSampler;
 import ai.janus.dist.Communicator;
 import ai.janus.io.AtomicFiles;
@@ -13,10 +11,12 @@ import ai.janus.model.MistralWeights;
 import ai.janus.model.ParameterSet;
 import ai.janus.optim.LrSchedule;
 import ai.janus.optim.Optimizer;
+import ai.janus.parallel.Parallel;
 import ai.janus.train.checkpoint.CheckpointStore;
 import ai.janus.train.dist.DataParallel;
 import ai.janus.train.dist.Strategy;
 import ai.janus.train.dist.TrainingParameters;
+import ai.janus.train.objective.Objective;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -31,7 +31,7 @@ import java.util.TreeMap;
 import java.util.function.Function;
 
 /**
- * The training loop every objective shares (objectives.md, "Schedule, clipping, update order"):
+ * The training loop every objective shares (docs/spec/objectives.md, "Schedule, clipping, update order"):
  *
  * <pre>
  * per optimizer step s:

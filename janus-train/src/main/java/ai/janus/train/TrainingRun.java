@@ -1,67 +1,42 @@
 package ai.janus.train;
 
-import ai.janus.train.dist.TrainingParameters;
-import ai.janus.train.objective.PairObjective;
-import ai.janus.train.objective.RewardObjective;
-import ai.janus.train.objective.OrpoObjective;
-import ai.janus.train.objective.DpoObjective;
-import ai.janus.train.objective.SftObjective;
-import ai.janus.train.objective.Objective;
-import ai.janus.backend.Backend;
-import ai.janus.backend.cpu.CpuBackend;
+import ai.janus.compute.Compute;
 import ai.janus.data.ChatTemplate;
-import ai.janus.data.DataException;
-import ai.janus.data.Datasets;
 import ai.janus.data.PairExample;
-import ai.janus.data.SftExample;
-import ai.janus.data.ValidationRules;
-import ai.janus.data.Validator;
-import ai.janus.data.batch.EpochSampler;
-import ai.janus.data.batch.Packing;
 import ai.janus.data.tokenizer.SentencePieceTokenizer;
 import ai.janus.dist.Communicator;
 import ai.janus.dist.Communicators;
 import ai.janus.dist.Rendezvous;
 import ai.janus.io.AtomicFiles;
 import ai.janus.io.InvalidFileException;
-import ai.janus.kernels.CudaBackend;
-import ai.janus.kernels.CudaOptimizerKernels;
 import ai.janus.model.HfCheckpoint;
 import ai.janus.model.Mistral;
 import ai.janus.model.MistralConfig;
 import ai.janus.model.MistralWeights;
-import ai.janus.model.ModelFingerprint;
 import ai.janus.model.ParameterSet;
 import ai.janus.model.RewardModel;
-import ai.janus.loss.DpoLoss;
-import ai.janus.loss.OrpoLoss;
-import ai.janus.train.objective.ReferenceKey;
-import ai.janus.train.objective.ReferenceLogProbs;
-import ai.janus.train.objective.RewardEvaluation;
-import ai.janus.optim.AdamW;
-import ai.janus.optim.AdamW8bit;
 import ai.janus.optim.AdamWConfig;
-import ai.janus.optim.Bf16Mode;
 import ai.janus.optim.LrSchedule;
-import ai.janus.optim.StepKernels;
 import ai.janus.tensor.DType;
 import ai.janus.train.checkpoint.CheckpointStore;
 import ai.janus.train.config.RunConfig;
 import ai.janus.train.dist.OptimizerFactory;
 import ai.janus.train.dist.Strategies;
 import ai.janus.train.dist.Strategy;
+import ai.janus.train.dist.TrainingParameters;
+import ai.janus.train.objective.Objective;
+import ai.janus.train.objective.RewardEvaluation;
+import ai.janus.train.objective.RunObjectives;
 import java.io.IOException;
-import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -75,15 +50,6 @@ import java.util.Map;
 public final class TrainingRun {
     /** The four kinds of run. */
     public enum Stage { SFT, DPO, ORPO, RM }
-
-    /**
-     * What an objective is built from: the model it trains (a reward model for RM; its weights are
-     * the strategy's), the starting weights and a model over them (the DPO reference), and the
-     * communicator of the job's ranks.
-     */
-    public record Pieces(RunConfig config, ChatTemplate template, Mistral model, RewardModel rewardModel,
-                         ParameterSet parameters, Mistral startingModel, SentencePieceTokenizer tokenizer,
-                         CpuBackend backend, PrintStream log, Communicator communicator) {}
 
     private TrainingRun() {}
 
@@ -113,140 +79,56 @@ public final class TrainingRun {
      */
     public static List<Trainer.StepMetrics> run(RunConfig config, String resume, Stage stage, PrintStream log,
                                                 Progress progress, Communicator communicator) throws IOException {
+        Compute.check(config, communicator.worldSize());
         boolean rankZero = communicator.rank() == 0;
-        // With CUDA on one process (local, or ddp on one rank) the optimizer step and the gradient clipping run on
-        // the GPU; with several ranks or ZeRO they stay on the CPU pool over managed memory (correct, pages migrate:
-        // the ranks' norm adds GradClip's per-block sums, which the GPU does not reproduce)
-        boolean gpuSteps = config.backend() == RunConfig.BackendKind.CUDA && communicator.worldSize() == 1
-                && config.strategy().zeroStage() == 0;
-        if (gpuSteps && config.bf16()) {
-            throw new IllegalArgumentException("bf16: true with backend: cuda on one rank (strategy local or ddp) is not "
-                    + "supported: the GPU optimizer steps fp32 weights; set bf16: false");
-        }
         if (!rankZero) {
-            log = new PrintStream(java.io.OutputStream.nullOutputStream());
+            log = new PrintStream(OutputStream.nullOutputStream());
             progress = Progress.silent();
         }
-        log.println("janus: resolved run config");
-        log.print(config.toYaml().replaceAll("(?m)^", "  ").replace("  ---\n", ""));
-        if (rankZero) {
-            Files.createDirectories(config.outputDir());
-            AtomicFiles.write(config.outputDir().resolve("run_config.yaml"),
-                    config.toYaml().getBytes(StandardCharsets.UTF_8));
-        }
-        // the CUDA backend opens first: its allocator must be in place before the model's tensors are allocated
-        try (CudaBackend cuda = config.backend() == RunConfig.BackendKind.CUDA ? CudaBackend.open() : null;
-             CudaOptimizerKernels gpuKernels = gpuSteps ? new CudaOptimizerKernels(cuda) : null;
+        writeResolvedConfig(config, log, rankZero);
+        // compute opens first: a GPU's allocator must be in place before the model's tensors are allocated
+        try (Compute compute = Compute.forRun(config, communicator.worldSize());
              SentencePieceTokenizer tokenizer = SentencePieceTokenizer.load(config.tokenizer());
              HfCheckpoint.Loaded base = HfCheckpoint.load(config.baseModel());
-             CpuBackend cpu = new CpuBackend()) {
-            // the model's ops run on `compute`; fp32 optimizer steps and the clipping on `stepKernels`
-            Backend compute = cuda != null ? cuda : cpu;
-            StepKernels stepKernels = gpuKernels != null ? gpuKernels : StepKernels.cpu(cpu.parallel());
-            MistralConfig mc = base.config();
-            if (mc.vocabSize() != tokenizer.vocabSize()) {
-                throw new InvalidFileException(config.baseModel().resolve(HfCheckpoint.CONFIG_FILE), "vocab_size "
-                        + mc.vocabSize() + " disagrees with the " + tokenizer.vocabSize() + " pieces of "
-                        + config.tokenizer());
-            }
-            ChatTemplate template = new ChatTemplate(tokenizer);
-            boolean rm = stage == Stage.RM;
-            // a reward model starts from the causal LM's backbone plus a fresh value head
-            ParameterSet params = rm ? RewardModel.fromCausalLm(mc, base.parameters(), config.seed()) : base.parameters();
-            ParameterSet bf16 = config.bf16() ? ParameterSet.copyOf(params, DType.BF16) : null;
-            if (bf16 != null) {
-                params.copyFrom(bf16); // train from the bf16 values the optimizer will hold
-            }
-            AdamWConfig adam = new AdamWConfig(config.adamBeta1(), config.adamBeta2(), config.adamEpsilon(),
-                    config.weightDecay());
-            OptimizerFactory optimizers = (p, slices) -> switch (config.optimizer()) {
-                case ADAMW -> p.dtype() == DType.BF16 ? new AdamW(p, slices, Bf16Mode.nearestEven(), adam, cpu.parallel())
-                        : new AdamW(p, slices, adam, stepKernels);
-                case ADAMW_8BIT -> p.dtype() == DType.BF16
-                        ? new AdamW8bit(p, slices, Bf16Mode.nearestEven(), adam, cpu.parallel())
-                        : new AdamW8bit(p, slices, adam, stepKernels);
-            };
-            TrainingParameters trainable = rm
-                    ? new TrainingParameters(mc, params, bf16, RewardModel::specs,
-                            Map.of("architectures", List.of(RewardModel.ARCHITECTURE)))
-                    : new TrainingParameters(mc, params, bf16);
-            Strategy strategy = Strategies.create(config.strategy(), communicator, trainable, optimizers,
-                    (long) (config.bucketSizeMb() * (1 << 20)), cpu, stepKernels);
+             StartingWeights start = StartingWeights.of(config, stage, checkedConfig(config, base, tokenizer),
+                     base.parameters())) {
+            MistralConfig mc = start.config();
+            Strategy strategy = Strategies.create(config.strategy(), communicator, start.trainable(),
+                    OptimizerFactory.of(config.optimizer(), adamConfig(config), compute.stepKernels(), compute.parallel()),
+                    (long) (config.bucketSizeMb() * (1 << 20)), compute.cpuBackend(), compute.stepKernels());
             ParameterSet weights = strategy.parameters();
-            Mistral model = rm ? null : new Mistral(mc, MistralWeights.of(mc, weights), compute, strategy.hooks());
-            RewardModel rewardModel = rm ? new RewardModel(mc, weights, compute, strategy.hooks()) : null;
-            Mistral startingModel = rm ? null : new Mistral(mc, MistralWeights.of(mc, params), compute);
-            Pieces pieces = new Pieces(config, template, model, rewardModel, params, startingModel, tokenizer, cpu, log,
-                    communicator);
+            boolean rm = stage == Stage.RM;
+            RunObjectives.Inputs inputs = new RunObjectives.Inputs(config, new ChatTemplate(tokenizer), tokenizer,
+                    rm ? null : new Mistral(mc, MistralWeights.of(mc, weights), compute.backend(), strategy.hooks()),
+                    rm ? new RewardModel(mc, weights, compute.backend(), strategy.hooks()) : null,
+                    start.parameters(), rm ? null : new Mistral(mc, MistralWeights.of(mc, start.parameters()),
+                    compute.backend()), log, communicator);
             List<PairExample> heldOut = new ArrayList<>();
-            Objective objective;
-            try {
-                objective = switch (stage) {
-                    case SFT -> sft(pieces);
-                    case DPO -> dpo(pieces);
-                    case ORPO -> new OrpoObjective(model, pairs(pieces, "pairs"), new OrpoLoss(config.orpoAlpha()),
-                            config.gradientCheckpointing());
-                    case RM -> new RewardObjective(rewardModel, splitHeldOut(pairs(pieces, "rm"), config, heldOut),
-                            config.rmMargin(), config.gradientCheckpointing());
-                };
-            } catch (DataFailure | UncheckedIOException e) {
-                strategy.close();
-                if (rm) {
-                    params.close();
-                }
-                throw (IOException) e.getCause();
-            }
+            Objective objective = objective(stage, inputs, heldOut, strategy);
             if (config.strategy().zeroStage() > 0) {
                 // ZeRO copied the starting weights into its shards (and the DPO reference is computed): free them
                 base.parameters().close();
-                if (rm) {
-                    params.close();
-                }
+                start.releaseOwned();
             }
-            long perEpoch = Math.max(1, ceilDiv(objective.size(), (long) config.microBatchSize()
-                    * config.gradientAccumulationSteps() * communicator.worldSize()));
-            long total = config.maxSteps() != RunConfig.UNSET ? config.maxSteps() : perEpoch * config.numEpochs();
-            long warmup = config.warmupSteps() != RunConfig.UNSET ? config.warmupSteps()
-                    : config.warmupRatio() >= 0 ? LrSchedule.warmupFromRatio(config.warmupRatio(), total) : 0;
-            LrSchedule schedule = switch (config.lrScheduler()) {
-                case COSINE -> LrSchedule.cosine(config.learningRate(), warmup, total);
-                case LINEAR -> LrSchedule.linear(config.learningRate(), warmup, total);
-                case CONSTANT -> LrSchedule.constant(config.learningRate(), warmup, total);
-            };
-            long saveSteps = config.saveSteps() != RunConfig.UNSET ? config.saveSteps()
-                    : config.savesPerEpoch() > 0 ? Math.max(1, perEpoch / config.savesPerEpoch()) : 0;
-            Map<String, String> provenance = new LinkedHashMap<>();
-            provenance.put("tokenizer", tokenizer.fingerprint());
-            provenance.put("template", ChatTemplate.NAME);
-            provenance.put("data", dataFingerprint(config));
-            provenance.put("sequence_len", Integer.toString(config.sequenceLen()));
+            Plan plan = Plan.of(config, objective.size(), communicator.worldSize());
             log.printf("janus: %s on %d samples, %d steps (%d per epoch), %s, %s%n", objective.name(), objective.size(),
-                    total, perEpoch, config.optimizer().name().toLowerCase(), compute.name());
-            if (cuda != null) {
-                log.println(gpuKernels != null ? "janus: optimizer steps and gradient clipping on the GPU"
+                    plan.total(), plan.perEpoch(), config.optimizer().name().toLowerCase(), compute.name());
+            if (compute.onDevice()) {
+                log.println(compute.stepsOnDevice() ? "janus: optimizer steps and gradient clipping on the GPU"
                         : "janus: optimizer steps and gradient clipping on the CPU (several ranks or ZeRO)");
             }
-            Trainer.Settings settings = new Trainer.Settings(config.microBatchSize(),
-                    config.gradientAccumulationSteps(), total, config.maxGradNorm(), config.seed(), saveSteps,
-                    config.saveTotalLimit(), config.outputDir());
-            try (Trainer trainer = new Trainer(settings, strategy, schedule, objective, provenance, progress)) {
-                if (resume != null) {
-                    CheckpointStore.Checkpoint from = resume.equals("latest")
-                            ? trainer.checkpoints().latest().orElseThrow(() -> new InvalidFileException(
-                                    trainer.checkpoints().root(), "no valid checkpoint to resume from"))
-                            : CheckpointStore.verify(Path.of(resume));
-                    trainer.resume(from);
-                    log.printf("janus: resumed from %s (step %d)%n", from.directory(), from.step());
-                }
+            try (Trainer trainer = new Trainer(plan.settings(config), strategy, plan.schedule(config), objective,
+                    provenance(config, tokenizer), progress)) {
+                resume(trainer, resume, log);
                 List<Trainer.StepMetrics> history = trainer.train();
                 ParameterSet whole = strategy.gatherForExport(); // the whole model on rank 0 (sharded: gathered)
                 if (rankZero) {
                     try {
                         // with ZeRO-3 the trained model's own weights are shards: evaluate the gathered ones
-                        RewardModel evaluated = !rm || !strategy.ownsExport() ? rewardModel
-                                : new RewardModel(mc, whole, cpu);
-                        export(config, mc, whole, evaluated, rm ? evaluation(objective, heldOut) : null,
-                                !heldOut.isEmpty(), log);
+                        RewardModel evaluated = !rm || !strategy.ownsExport() ? inputs.rewardModel()
+                                : new RewardModel(mc, whole, compute.cpuBackend());
+                        export(config, mc, whole, evaluated, rm ? RunObjectives.evaluationPairs(objective, heldOut)
+                                : null, !heldOut.isEmpty(), log);
                     } finally {
                         if (strategy.ownsExport()) {
                             whole.close();
@@ -254,15 +136,140 @@ public final class TrainingRun {
                     }
                 }
                 return history;
-            } finally {
-                if (bf16 != null) {
-                    bf16.close();
-                }
-                if (rm) {
-                    params.close();
-                }
             }
         }
+    }
+
+    /** Prints the resolved config; rank 0 also saves it as output_dir/run_config.yaml. */
+    private static void writeResolvedConfig(RunConfig config, PrintStream log, boolean rankZero) throws IOException {
+        log.println("janus: resolved run config");
+        log.print(config.toYaml().replaceAll("(?m)^", "  ").replace("  ---\n", ""));
+        if (rankZero) {
+            Files.createDirectories(config.outputDir());
+            AtomicFiles.write(config.outputDir().resolve("run_config.yaml"),
+                    config.toYaml().getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    /** The base model's config, once its vocabulary is known to match the tokenizer's. */
+    private static MistralConfig checkedConfig(RunConfig config, HfCheckpoint.Loaded base,
+                                               SentencePieceTokenizer tokenizer) throws InvalidFileException {
+        MistralConfig mc = base.config();
+        if (mc.vocabSize() != tokenizer.vocabSize()) {
+            throw new InvalidFileException(config.baseModel().resolve(HfCheckpoint.CONFIG_FILE), "vocab_size "
+                    + mc.vocabSize() + " disagrees with the " + tokenizer.vocabSize() + " pieces of "
+                    + config.tokenizer());
+        }
+        return mc;
+    }
+
+    private static AdamWConfig adamConfig(RunConfig config) {
+        return new AdamWConfig(config.adamBeta1(), config.adamBeta2(), config.adamEpsilon(), config.weightDecay());
+    }
+
+    /**
+     * The starting weights a run trains from: the base model's (a reward model: its backbone plus
+     * a fresh value head, owned here), their bf16 copy when bf16 is on, and how the strategy sees
+     * them.
+     */
+    private record StartingWeights(MistralConfig config, ParameterSet parameters, ParameterSet bf16, boolean owned,
+                                   TrainingParameters trainable) implements AutoCloseable {
+        static StartingWeights of(RunConfig run, Stage stage, MistralConfig mc, ParameterSet base) {
+            boolean rm = stage == Stage.RM;
+            // a reward model starts from the causal LM's backbone plus a fresh value head
+            ParameterSet params = rm ? RewardModel.fromCausalLm(mc, base, run.seed()) : base;
+            ParameterSet bf16 = run.bf16() ? ParameterSet.copyOf(params, DType.BF16) : null;
+            if (bf16 != null) {
+                params.copyFrom(bf16); // train from the bf16 values the optimizer will hold
+            }
+            TrainingParameters trainable = rm
+                    ? new TrainingParameters(mc, params, bf16, RewardModel::specs,
+                            Map.of("architectures", List.of(RewardModel.ARCHITECTURE)))
+                    : new TrainingParameters(mc, params, bf16);
+            return new StartingWeights(mc, params, bf16, rm, trainable);
+        }
+
+        /** Frees the parameters made here (a reward model's) once the strategy holds its own copy. */
+        void releaseOwned() {
+            if (owned) {
+                parameters.close();
+            }
+        }
+
+        @Override
+        public void close() {
+            if (bf16 != null) {
+                bf16.close();
+            }
+            releaseOwned();
+        }
+    }
+
+    /** The stage's objective; on a data error the strategy is closed and the error comes out as the IOException it is. */
+    private static Objective objective(Stage stage, RunObjectives.Inputs inputs, List<PairExample> heldOut,
+                                       Strategy strategy) throws IOException {
+        try {
+            return switch (stage) {
+                case SFT -> RunObjectives.sft(inputs);
+                case DPO -> RunObjectives.dpo(inputs);
+                case ORPO -> RunObjectives.orpo(inputs);
+                case RM -> RunObjectives.rewardModel(inputs, heldOut);
+            };
+        } catch (RunObjectives.DataFailure | UncheckedIOException e) {
+            strategy.close();
+            throw (IOException) e.getCause();
+        }
+    }
+
+    /** How long the run is and when it saves, from the config and the objective's size. */
+    private record Plan(long perEpoch, long total, long warmup, long saveSteps) {
+        static Plan of(RunConfig config, long samples, int worldSize) {
+            long perEpoch = Math.max(1, ceilDiv(samples, (long) config.microBatchSize()
+                    * config.gradientAccumulationSteps() * worldSize));
+            long total = config.maxSteps() != RunConfig.UNSET ? config.maxSteps() : perEpoch * config.numEpochs();
+            long warmup = config.warmupSteps() != RunConfig.UNSET ? config.warmupSteps()
+                    : config.warmupRatio() >= 0 ? LrSchedule.warmupFromRatio(config.warmupRatio(), total) : 0;
+            long saveSteps = config.saveSteps() != RunConfig.UNSET ? config.saveSteps()
+                    : config.savesPerEpoch() > 0 ? Math.max(1, perEpoch / config.savesPerEpoch()) : 0;
+            return new Plan(perEpoch, total, warmup, saveSteps);
+        }
+
+        LrSchedule schedule(RunConfig config) {
+            return switch (config.lrScheduler()) {
+                case COSINE -> LrSchedule.cosine(config.learningRate(), warmup, total);
+                case LINEAR -> LrSchedule.linear(config.learningRate(), warmup, total);
+                case CONSTANT -> LrSchedule.constant(config.learningRate(), warmup, total);
+            };
+        }
+
+        Trainer.Settings settings(RunConfig config) {
+            return new Trainer.Settings(config.microBatchSize(), config.gradientAccumulationSteps(), total,
+                    config.maxGradNorm(), config.seed(), saveSteps, config.saveTotalLimit(), config.outputDir());
+        }
+    }
+
+    /** What every checkpoint records and a resume checks: tokenizer, template, data and sequence length. */
+    private static Map<String, String> provenance(RunConfig config, SentencePieceTokenizer tokenizer)
+            throws IOException {
+        Map<String, String> provenance = new LinkedHashMap<>();
+        provenance.put("tokenizer", tokenizer.fingerprint());
+        provenance.put("template", ChatTemplate.NAME);
+        provenance.put("data", RunObjectives.dataFingerprint(config));
+        provenance.put("sequence_len", Integer.toString(config.sequenceLen()));
+        return provenance;
+    }
+
+    /** Resumes from "latest" (the newest valid checkpoint) or a checkpoint directory; null: a fresh start. */
+    private static void resume(Trainer trainer, String resume, PrintStream log) throws IOException {
+        if (resume == null) {
+            return;
+        }
+        CheckpointStore.Checkpoint from = resume.equals("latest")
+                ? trainer.checkpoints().latest().orElseThrow(() -> new InvalidFileException(
+                        trainer.checkpoints().root(), "no valid checkpoint to resume from"))
+                : CheckpointStore.verify(Path.of(resume));
+        trainer.resume(from);
+        log.printf("janus: resumed from %s (step %d)%n", from.directory(), from.step());
     }
 
     /**
@@ -279,158 +286,12 @@ public final class TrainingRun {
                     eval.accuracy(), eval.pairs(), heldOut ? "held-out" : "training (val_set_size is 0)",
                     eval.normalization().mean(), eval.normalization().std());
             RewardModel.save(finalDir, mc, stored, eval.normalization(), stored.dtype());
-            java.nio.file.Files.copy(config.tokenizer(), finalDir.resolve("tokenizer.model"),
-                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(config.tokenizer(), finalDir.resolve("tokenizer.model"), StandardCopyOption.REPLACE_EXISTING);
         } else {
             ModelExport.export(finalDir, mc, stored, stored.dtype(), config.tokenizer());
         }
         log.printf("janus: final model written to %s; metrics in %s%n", finalDir.toAbsolutePath(),
                 config.outputDir().resolve(Trainer.METRICS_FILE).toAbsolutePath());
-    }
-
-    /** The pairs a reward model is evaluated on: the held-out ones, or its training pairs when none were held out. */
-    private static List<PairExample> evaluation(Objective objective, List<PairExample> heldOut) {
-        return heldOut.isEmpty() ? ((PairObjective) objective).pairs : heldOut;
-    }
-
-    /** The SFT objective over every sft dataset of the config, packed into rows when sample_packing is on. */
-    static Objective sft(Pieces p) {
-        List<SftExample> examples = new ArrayList<>();
-        for (Path file : datasets(p, "sft")) {
-            Validator validator = new Validator(file, ValidationRules.defaults(p.config().sequenceLen()));
-            examples.addAll(load(p, validator, () -> Datasets.sft(p.template(), validator)));
-        }
-        List<int[]> samples = new ArrayList<>();
-        if (p.config().samplePacking()) {
-            int[] lengths = examples.stream().mapToInt(e -> e.sequence().length()).toArray();
-            samples.addAll(Packing.firstFitDecreasing(lengths, p.config().sequenceLen()));
-        } else {
-            for (int i = 0; i < examples.size(); i++) {
-                samples.add(new int[] {i});
-            }
-        }
-        return new SftObjective(p.model(), examples, samples, p.config().gradientCheckpointing());
-    }
-
-    /**
-     * DPO against the starting weights as the frozen reference: their log-probs of every pair are
-     * computed once (in micro-batches of the trainer's size, so step 0 is exactly ln 2 per pair)
-     * and cached in output_dir, keyed by model, tokenizer, template, length, row policy and data.
-     */
-    static Objective dpo(Pieces p) {
-        List<PairExample> pairs = pairs(p, "pairs");
-        RunConfig c = p.config();
-        ValidationRules rules = ValidationRules.defaults(c.sequenceLen());
-        try {
-            ReferenceKey key = new ReferenceKey(ModelFingerprint.of(p.startingModel().config(), p.parameters()),
-                    p.tokenizer().fingerprint(), ChatTemplate.NAME, rules.maxTokens(), ReferenceKey.rowPolicy(rules),
-                    dataFingerprint(c));
-            Path cache = c.outputDir().resolve("reference_logprobs.json");
-            // rank 0 computes and writes the cache; the other ranks read it once it is there
-            if (p.communicator().rank() != 0) {
-                p.communicator().barrier().await();
-            }
-            ReferenceLogProbs reference = ReferenceLogProbs.loadOrCompute(cache, key, pairs, () -> {
-                p.log().printf("janus: computing reference log-probs of %d pairs (cached in %s)%n", pairs.size(), cache);
-                return ReferenceLogProbs.compute(p.startingModel(), pairs, c.microBatchSize(), key);
-            });
-            if (p.communicator().rank() == 0) {
-                p.communicator().barrier().await();
-            }
-            return new DpoObjective(p.model(), pairs, reference, new DpoLoss(c.dpoBeta(), c.dpoLabelSmoothing(), c.rpoAlpha()),
-                    c.gradientCheckpointing());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    /** Every dataset of the config, which must all be of {@code type}. */
-    private static List<Path> datasets(Pieces p, String type) {
-        List<Path> files = new ArrayList<>();
-        for (RunConfig.Dataset d : p.config().datasets()) {
-            if (!d.type().equals(type)) {
-                throw new IllegalArgumentException(d.path() + ": this run reads datasets of type " + type + ", not "
-                        + d.type());
-            }
-            files.add(d.path());
-        }
-        return files;
-    }
-
-    /** Preference pairs (type pairs) or reward pairs (type rm) of every dataset. */
-    static List<PairExample> pairs(Pieces p, String type) {
-        List<PairExample> pairs = new ArrayList<>();
-        for (Path file : datasets(p, type)) {
-            Validator validator = new Validator(file, ValidationRules.defaults(p.config().sequenceLen()));
-            pairs.addAll(load(p, validator, () -> type.equals("rm") ? Datasets.rewardPairs(p.template(), validator)
-                    : Datasets.preferencePairs(p.template(), validator)));
-        }
-        return pairs;
-    }
-
-    /** A data load that always prints the validator's summary, its data errors carried out as {@link DataFailure}. */
-    private static <T> List<T> load(Pieces p, Validator validator, DataLoad<T> load) {
-        try {
-            return load.get();
-        } catch (DataException e) {
-            throw new DataFailure(e);
-        } finally {
-            p.log().print(validator.summary());
-        }
-    }
-
-    @FunctionalInterface
-    private interface DataLoad<T> {
-        List<T> get() throws DataException;
-    }
-
-    /**
-     * Moves the last val_set_size of the pairs, in a seeded order, into {@code heldOut} and returns
-     * the rest: the reward model's statistics are measured on pairs it did not train on.
-     */
-    static List<PairExample> splitHeldOut(List<PairExample> pairs, RunConfig c, List<PairExample> heldOut) {
-        int held = (int) Math.floor(pairs.size() * c.valSetSize());
-        if (held == 0) {
-            return pairs;
-        }
-        if (held >= pairs.size()) {
-            throw new IllegalArgumentException("val_set_size " + c.valSetSize() + " leaves no pairs to train on");
-        }
-        int[] order = new EpochSampler(pairs.size(), c.seed() ^ 0x5EEDL).order(0);
-        List<PairExample> train = new ArrayList<>();
-        for (int i = 0; i < order.length; i++) {
-            (i < order.length - held ? train : heldOut).add(pairs.get(order[i]));
-        }
-        return train;
-    }
-
-    /** A data error raised while building an objective, carried out of the builder function. */
-    public static final class DataFailure extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        DataFailure(DataException cause) {
-            super(cause.getMessage(), cause);
-        }
-    }
-
-    /** SHA-256 over every dataset file's bytes, in config order. */
-    static String dataFingerprint(RunConfig config) throws IOException {
-        try {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            byte[] buffer = new byte[1 << 16];
-            for (RunConfig.Dataset d : config.datasets()) {
-                try (InputStream in = new DigestInputStream(Files.newInputStream(d.path()), md)) {
-                    while (in.read(buffer) >= 0) {
-                        // digest as we read
-                    }
-                } catch (java.nio.file.NoSuchFileException e) {
-                    throw new InvalidFileException(d.path(), "file not found");
-                }
-            }
-            return HexFormat.of().formatHex(md.digest());
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     private static long ceilDiv(long a, long b) {

@@ -1,7 +1,6 @@
 package ai.janus.train.dist;
 
 import ai.janus.backend.Backend;
-import ai.janus.parallel.Parallel;
 import ai.janus.dist.Communicator;
 import ai.janus.dist.LocalCommunicator;
 import ai.janus.dist.Work;
@@ -9,9 +8,10 @@ import ai.janus.model.HfCheckpoint;
 import ai.janus.model.LayerHooks;
 import ai.janus.model.ParameterSet;
 import ai.janus.optim.GradClip;
-import ai.janus.optim.StepKernels;
 import ai.janus.optim.Optimizer;
 import ai.janus.optim.ParameterSlice;
+import ai.janus.optim.StepKernels;
+import ai.janus.parallel.Parallel;
 import ai.janus.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Path;

@@ -1,12 +1,12 @@
 package ai.janus.train.objective;
 
 import ai.janus.data.PairExample;
+import ai.janus.data.batch.PairBatch;
 import ai.janus.data.batch.TrainingBatch;
 import ai.janus.loss.DpoLoss;
 import ai.janus.loss.ModelLosses;
 import ai.janus.model.Mistral;
 import ai.janus.model.ParameterSet;
-import ai.janus.data.batch.PairBatch;
 import java.util.List;
 import java.util.Map;
 
@@ -20,11 +20,10 @@ public final class DpoObjective extends PairObjective {
     private final Mistral policy;
     private final ReferenceLogProbs reference;
     private final DpoLoss loss;
-    private final boolean checkpointing;
 
     public DpoObjective(Mistral policy, List<PairExample> pairs, ReferenceLogProbs reference, DpoLoss loss,
                         boolean checkpointing) {
-        super(pairs);
+        super("dpo", pairs, checkpointing);
         if (reference.pairs() != pairs.size()) {
             throw new IllegalArgumentException("reference log-probs of " + reference.pairs() + " pairs for "
                     + pairs.size() + " pairs");
@@ -32,12 +31,6 @@ public final class DpoObjective extends PairObjective {
         this.policy = policy;
         this.reference = reference;
         this.loss = loss;
-        this.checkpointing = checkpointing;
-    }
-
-    @Override
-    public String name() {
-        return "dpo";
     }
 
     @Override

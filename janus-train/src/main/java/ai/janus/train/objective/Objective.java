@@ -8,7 +8,7 @@ import java.util.Map;
  * a loss and gradients. Samples are indices in [0, {@link #size()}) that the trainer's sampler
  * visits (packed rows or examples for SFT, pairs for the others).
  *
- * <p>Normalisation over the whole optimizer step (reliability.md): the trainer first asks every
+ * <p>Normalisation over the whole optimizer step (docs/spec/reliability.md): the trainer first asks every
  * micro-batch of the step for its {@link #weight} and sums them, then passes the sum to each
  * {@link #run}; the step's loss is the sum of the micro-batch results, so batch 8 and batch
  * 4 × accumulation 2 give the same loss and gradients.

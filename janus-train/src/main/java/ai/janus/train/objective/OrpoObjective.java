@@ -1,12 +1,12 @@
 package ai.janus.train.objective;
 
 import ai.janus.data.PairExample;
+import ai.janus.data.batch.PairBatch;
 import ai.janus.data.batch.TrainingBatch;
 import ai.janus.loss.ModelLosses;
 import ai.janus.loss.OrpoLoss;
 import ai.janus.model.Mistral;
 import ai.janus.model.ParameterSet;
-import ai.janus.data.batch.PairBatch;
 import java.util.List;
 import java.util.Map;
 
@@ -17,18 +17,11 @@ import java.util.Map;
 public final class OrpoObjective extends PairObjective {
     private final Mistral policy;
     private final OrpoLoss loss;
-    private final boolean checkpointing;
 
     public OrpoObjective(Mistral policy, List<PairExample> pairs, OrpoLoss loss, boolean checkpointing) {
-        super(pairs);
+        super("orpo", pairs, checkpointing);
         this.policy = policy;
         this.loss = loss;
-        this.checkpointing = checkpointing;
-    }
-
-    @Override
-    public String name() {
-        return "orpo";
     }
 
     @Override

@@ -7,12 +7,22 @@ import java.util.List;
 /** What the three pair objectives share: samples are pairs, the step normaliser counts pairs (and chosen tokens). */
 abstract class PairObjective implements Objective {
     final List<PairExample> pairs;
+    /** Whether the model's forward keeps only each layer's input and recomputes the rest in the backward. */
+    final boolean checkpointing;
+    private final String name;
 
-    PairObjective(List<PairExample> pairs) {
+    PairObjective(String name, List<PairExample> pairs, boolean checkpointing) {
         if (pairs.isEmpty()) {
             throw new IllegalArgumentException("no preference pairs to train on");
         }
+        this.name = name;
         this.pairs = pairs;
+        this.checkpointing = checkpointing;
+    }
+
+    @Override
+    public String name() {
+        return name;
     }
 
     @Override

@@ -20,7 +20,7 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * What DPO reference log-probs depend on (reliability.md, "DPO reference"): a cache is valid only
+ * What DPO reference log-probs depend on (docs/spec/reliability.md, "DPO reference"): a cache is valid only
  * for the key it was computed under.
  *
  * @param model     {@link ModelFingerprint} of the reference model (config and every parameter)

@@ -1,7 +1,7 @@
 package ai.janus.train.objective;
 
-import ai.janus.data.batch.PairBatch;
 import ai.janus.data.PairExample;
+import ai.janus.data.batch.PairBatch;
 import ai.janus.data.batch.TrainingBatch;
 import ai.janus.io.AtomicFiles;
 import ai.janus.io.InvalidFileException;

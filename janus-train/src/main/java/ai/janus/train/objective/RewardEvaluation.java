@@ -1,7 +1,7 @@
 package ai.janus.train.objective;
 
-import ai.janus.data.batch.RewardBatch;
 import ai.janus.data.PairExample;
+import ai.janus.data.batch.RewardBatch;
 import ai.janus.model.RewardModel;
 import ai.janus.model.RewardNormalization;
 import java.util.List;

@@ -1,11 +1,11 @@
 package ai.janus.train.objective;
 
 import ai.janus.data.PairExample;
+import ai.janus.data.batch.RewardBatch;
 import ai.janus.loss.BradleyTerryLoss;
 import ai.janus.loss.ModelLosses;
 import ai.janus.model.ParameterSet;
 import ai.janus.model.RewardModel;
-import ai.janus.data.batch.RewardBatch;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -17,18 +17,11 @@ import java.util.Map;
 public final class RewardObjective extends PairObjective {
     private final RewardModel model;
     private final double margin;
-    private final boolean checkpointing;
 
     public RewardObjective(RewardModel model, List<PairExample> pairs, double margin, boolean checkpointing) {
-        super(pairs);
+        super("rm", pairs, checkpointing);
         this.model = model;
         this.margin = margin;
-        this.checkpointing = checkpointing;
-    }
-
-    @Override
-    public String name() {
-        return "rm";
     }
 
     @Override

@@ -17,11 +17,11 @@ import java.util.List;
 import java.util.Map;
 
 /** Real templated text from the SentencePiece fixture and a tiny random Mistral over the real vocabulary. */
-final class Fixtures {
+public final class Fixtures {
     private Fixtures() {}
 
     /** The fixture's template rows whose training sequence has at most 120 tokens (11 of 12). */
-    static List<JsonNode> shortRows() {
+    public static List<JsonNode> shortRows() {
         ChatTemplate template = new ChatTemplate(TestData.mistral());
         List<JsonNode> rows = new ArrayList<>();
         for (JsonNode row : TestData.sentencePieceFixture().get("template")) {
@@ -37,7 +37,7 @@ final class Fixtures {
      * A "pairs" JSONL file: row i's system and prompt, its own output as the chosen answer and the
      * next row's output as the rejected one.
      */
-    static Path writePairs(Path file, int count) throws IOException {
+    public static Path writePairs(Path file, int count) throws IOException {
         List<JsonNode> rows = shortRows();
         StringBuilder out = new StringBuilder();
         for (int i = 0; i < count; i++) {
@@ -55,12 +55,12 @@ final class Fixtures {
     }
 
     /** The tiny config over the Mistral vocabulary. */
-    static MistralConfig tinyConfig() {
+    public static MistralConfig tinyConfig() {
         return MistralConfig.tiny(TestData.mistral().vocabSize());
     }
 
     /** HF-initialised parameters of {@link #tinyConfig()} scaled by {@code scale} (4: a model that reads its context). */
-    static ParameterSet tinyModel(long seed, float scale) {
+    public static ParameterSet tinyModel(long seed, float scale) {
         MistralConfig c = tinyConfig();
         ParameterSet p = ParameterSet.allocate(MistralWeights.specs(c));
         MistralWeights.initialize(c, p, seed);
