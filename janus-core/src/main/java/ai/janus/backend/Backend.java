@@ -4,8 +4,10 @@ import ai.janus.tensor.Tensor;
 
 /**
  * The ops the Mistral model is written against, each forward next to its backward. Every tensor
- * argument is F32 unless a parameter says I32; shapes use the legend of {@code ai.janus.tensor}
- * (N tokens, C hidden, F ffn, V vocab, H heads, KV kv heads, D head dim, S sequences).
+ * argument is F32 unless a parameter says I32; shapes use janus's one dimension legend
+ * (docs/architecture.md, "Names": N tokens, C hidden, F ffn, V vocab, H heads, KV kv heads,
+ * D head dim, S sequences). An op's name is its stem: every version of it, CPU, CUDA kernel and
+ * backward, is found by grepping the stem case-insensitively.
  * Implementations validate shapes and throw {@link IllegalArgumentException} with the argument's
  * name on a mismatch.
  *

@@ -7,7 +7,8 @@
  * tensor's Java-side view is limited to {@link java.lang.Integer#MAX_VALUE} bytes by
  * {@link java.nio.ByteBuffer}, which is checked with a clear message.
  *
- * <p>Dimension legend used throughout janus: B batch, T time, N packed tokens, C channels
- * (hidden), F ffn (intermediate), V vocab, H heads, KV kv heads, D head dim, L layers.
+ * <p>Shapes in javadoc use one dimension legend for all of janus (B batch, T time, N packed
+ * tokens, S sequences, P pairs, C channels, F ffn, V vocab, H heads, KV kv heads, D head dim,
+ * L layers), defined with the naming rules in docs/architecture.md ("Names").
  */
 package ai.janus.tensor;

@@ -19,8 +19,7 @@ import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch.ScalarType;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -37,17 +36,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 @SuppressWarnings("try")
 class AttentionGradientTest {
     static final double TOL = 1e-5;
-    private static CpuBackend cpu;
-
-    @BeforeAll
-    static void start() {
-        cpu = new CpuBackend(2);
-    }
-
-    @AfterAll
-    static void stop() {
-        cpu.close();
-    }
+    @AutoClose
+    private static final CpuBackend cpu = new CpuBackend(2);
 
     record Case(String name, int t, int heads, int kvHeads, int d, int window) {
         @Override

@@ -18,8 +18,7 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -34,17 +33,8 @@ import org.junit.jupiter.api.Test;
 class CpuBackendOpsTest {
     static final double ELEMENTWISE = 1e-6;
     static final double REDUCTION = 1e-5;
-    private static CpuBackend cpu;
-
-    @BeforeAll
-    static void start() {
-        cpu = new CpuBackend(2);
-    }
-
-    @AfterAll
-    static void stop() {
-        cpu.close();
-    }
+    @AutoClose
+    private static final CpuBackend cpu = new CpuBackend(2);
 
     private static Tensor random(SplittableRandom rng, double range, long... shape) {
         float[] v = new float[Math.toIntExact(Tensor.numel(shape))];

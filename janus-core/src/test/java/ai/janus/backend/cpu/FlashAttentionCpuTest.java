@@ -15,10 +15,9 @@ import java.util.stream.Stream;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.TensorOptions;
-import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -26,7 +25,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The CPU FlashAttention-2 forward against attention written in libtorch from
- * spec/model.md "Attention semantics": per sequence and head, S = q·kᵀ·scale, query i sees key j
+ * docs/spec/model.md "Attention semantics": per sequence and head, S = q·kᵀ·scale, query i sees key j
  * iff j ≤ i + Tk − Tq (causal) and j ≥ i + Tk − Tq − W (window), LSE = logsumexp of the allowed
  * scores, O = softmax(S)·v, and a row that sees nothing gives O = 0, LSE = −inf.
  *
@@ -37,17 +36,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 @SuppressWarnings("try")
 class FlashAttentionCpuTest {
     static final double TOL = 1e-5;
-    private static CpuBackend cpu;
-
-    @BeforeAll
-    static void start() {
-        cpu = new CpuBackend(2);
-    }
-
-    @AfterAll
-    static void stop() {
-        cpu.close();
-    }
+    @AutoClose
+    private static final CpuBackend cpu = new CpuBackend(2);
 
     /** One attention problem: per-sequence query and key lengths, heads, head dim, mask. */
     record Case(String name, int[] lq, int[] lk, int heads, int kvHeads, int d, boolean causal, int window) {
