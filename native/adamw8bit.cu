@@ -1,4 +1,4 @@
-// adamw8bit.cu: blockwise 8-bit AdamW (bitsandbytes 0.43 adamw_bnb_8bit), ../shared/spec/adamw8bit.md
+// adamw8bit.cu: blockwise 8-bit AdamW (bitsandbytes 0.43 adamw_bnb_8bit), docs/spec/adamw8bit.md
 // and AdamW8bit.blockUpdate / fp32StateUpdate (janus-core) operation for operation.
 //
 // State per parameter tensor of n ≥ 4096 elements: code1, code2 (n) uint8 codes into the signed map

@@ -11,7 +11,7 @@
 //   dq:     dQ_i = scale · Σ_j dS·K_j                                    (overwritten)
 //           per (query block i of FA_BLOCK_M rows, query head, sequence), j over the key blocks it sees.
 // This is FlashAttentionCpu.backward's two-pass scheme (its pass A = dkdv, pass B = dq), which recomputes
-// S and dP once more than the single pass with atomics on dQ of ../shared/spec/model.md, in exchange for
+// S and dP once more than the single pass with atomics on dQ of docs/spec/model.md, in exchange for
 // bit-reproducible gradients. Mask and layouts: flash_attention.cuh. Products: bf16 mma.sync m16n8k16
 // with fp32 accumulation (why mma.sync and not wmma: flash_attention_forward.cu); P and dS are rounded
 // to bf16 as the A operand of their products.

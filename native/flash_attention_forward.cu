@@ -8,7 +8,7 @@
 //     P = 2^(S − base);  alpha = 2^(m − base)
 //     l = l·alpha + rowsum(P);  acc = acc·alpha + bf16(P)·V_j;  m = m_new
 //   O = acc / l  (l = 0: O = 0)        LSE = m·ln 2 + ln l  (l = 0: −inf)      O fp32 (Nq,H,D), LSE (Nq,H)
-// which is ../shared/spec/model.md's algorithm with exp(x) = 2^(x·log2 e) (ex2 is one SFU op).
+// which is docs/spec/model.md's algorithm with exp(x) = 2^(x·log2 e) (ex2 is one SFU op).
 // Mask, layouts: flash_attention.cuh. CPU reference: FlashAttentionCpu.forward (fp32 everywhere; here
 // Q, K, V and P are bf16 in the products, accumulation fp32, so equal within bf16 tolerance).
 //

@@ -35,7 +35,7 @@ check="$work/check"
 mkdir -p "$check"
 env -i PATH=/usr/bin:/bin HOME="$check" "$stage/bin/janus" --help > "$check/help.txt" 2>/dev/null
 grep -q "usage: janus" "$check/help.txt"
-tokenizer="$root/../shared/data/mistral-tokenizer-v1.model"
+tokenizer="$root/janus-train/src/test/resources/fixtures/sentencepiece/mistral-tokenizer-v1.model"
 if [[ -f "$tokenizer" ]]; then
   env -i PATH=/usr/bin:/bin HOME="$check" "$stage/bin/janus" init --out "$check/base" --tokenizer "$tokenizer" \
     --hidden 32 --layers 1 --heads 4 --kv-heads 2 --ffn 64 > /dev/null 2>&1
@@ -46,7 +46,7 @@ if [[ -f "$tokenizer" ]]; then
   grep -q "step 1/1" "$check/sft.log"
   echo "bundle: janus --help and a CPU training step ran from the bundle" >&2
 else
-  echo "bundle: ../shared is missing; checked janus --help only" >&2
+  echo "bundle: the test tokenizer is missing; checked janus --help only" >&2
 fi
 
 echo "bundle: compressing" >&2

@@ -1,7 +1,7 @@
 """The reference SentencePiece encoding the same kind of text as ai.janus.bench.DataThroughput.
 
 Debian 12: apt-get install -y python3-sentencepiece; from the repository root:
-    /usr/bin/python3 janus-bench/src/main/python/sentencepiece_throughput.py 5000 [../shared/data/mistral-tokenizer-v1.model]
+    /usr/bin/python3 janus-bench/src/main/python/sentencepiece_throughput.py 5000 [janus-train/src/test/resources/fixtures/sentencepiece/mistral-tokenizer-v1.model]
 Generates rows with the same word list and lengths as DataThroughput (its own random stream, so
 not the same bytes) and times sp.encode on each row's prompt text and answer: median of 4 runs.
 """
@@ -10,7 +10,7 @@ import sys
 import time
 
 import sentencepiece as spm
-sp = spm.SentencePieceProcessor(model_file=sys.argv[2] if len(sys.argv) > 2 else '../shared/data/mistral-tokenizer-v1.model')
+sp = spm.SentencePieceProcessor(model_file=sys.argv[2] if len(sys.argv) > 2 else 'janus-train/src/test/resources/fixtures/sentencepiece/mistral-tokenizer-v1.model')
 WORDS = ("the a of to and in is you that it for are as with be on this your by not or an"
  " preference style concise expert background knowledge informative harmless response answer explain détaillé"
  " naïve café 😀 user assistant example code function return value system message dimension").split(" ")

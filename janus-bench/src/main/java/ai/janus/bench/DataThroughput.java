@@ -44,7 +44,7 @@ public final class DataThroughput {
 
     public static void main(String[] args) throws Exception {
         int rows = args.length > 0 ? Integer.parseInt(args[0]) : 20_000;
-        Path model = Path.of(args.length > 1 ? args[1] : "../shared/data/mistral-tokenizer-v1.model");
+        Path model = Path.of(args.length > 1 ? args[1] : "janus-train/src/test/resources/fixtures/sentencepiece/mistral-tokenizer-v1.model");
         Path file = Files.createTempFile("janus-data-throughput", ".jsonl");
         try (SentencePieceTokenizer tokenizer = SentencePieceTokenizer.load(model)) {
             generate(file, rows, new Random(1));

@@ -1,7 +1,7 @@
 package ai.janus.loss;
 
 /**
- * The reward model's Bradley-Terry loss (objectives.md, "Reward model"; OpenRLHF's PairWiseLoss),
+ * The reward model's Bradley-Terry loss (docs/spec/objectives.md, "Reward model"; OpenRLHF's PairWiseLoss),
  * per pair i with rewards r_c, r_r and an optional margin m_i (0 unless given):
  *
  * <pre>

@@ -1,7 +1,7 @@
 package ai.janus.loss;
 
 /**
- * Direct preference optimisation, TRL's sigmoid loss (objectives.md, "DPO"), per pair i with
+ * Direct preference optimisation, TRL's sigmoid loss (docs/spec/objectives.md, "DPO"), per pair i with
  * policy and reference sequence log-probs S, plus TRL's optional RPO term ({@code rpo_alpha},
  * Pang et al. 2024, "Iterative Reasoning Preference Optimization"): α times the NLL of the chosen
  * answers, normalised like SFT by the supervised tokens of the step's chosen answers |M_c,step|:

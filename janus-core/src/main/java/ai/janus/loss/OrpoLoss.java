@@ -1,7 +1,7 @@
 package ai.janus.loss;
 
 /**
- * Odds-ratio preference optimisation, TRL's ORPO (objectives.md, "ORPO"), per pair i with mean
+ * Odds-ratio preference optimisation, TRL's ORPO (docs/spec/objectives.md, "ORPO"), per pair i with mean
  * log-probs A = S/|M| of the chosen (c) and rejected (r) answers under the policy:
  *
  * <pre>

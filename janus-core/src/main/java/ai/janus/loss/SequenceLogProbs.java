@@ -6,7 +6,7 @@ import ai.janus.tensor.Tensor;
 import java.nio.FloatBuffer;
 
 /**
- * Sequence scores from per-token log-probs (objectives.md, "Sequence log-prob"): for every
+ * Sequence scores from per-token log-probs (docs/spec/objectives.md, "Sequence log-prob"): for every
  * segment s of a batch (cu_seqlens), with M_s its positions whose shifted label is not ignored,
  *
  * <pre>

@@ -1,8 +1,8 @@
 package ai.janus.loss;
 
 /**
- * Supervised fine-tuning loss (objectives.md, "SFT"), normalised by the supervised tokens of the
- * whole optimizer step (transformers ≥ 4.46; reliability.md):
+ * Supervised fine-tuning loss (docs/spec/objectives.md, "SFT"), normalised by the supervised tokens of the
+ * whole optimizer step (transformers ≥ 4.46; docs/spec/reliability.md):
  *
  * <pre>
  * L = −(1/|M_step|) Σ_{t∈M_step} logp_t

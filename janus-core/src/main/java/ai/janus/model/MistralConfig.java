@@ -12,7 +12,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The HF {@code config.json} of a Mistral model (fields of ../shared/spec/model.md).
+ * The HF {@code config.json} of a Mistral model (fields of docs/spec/model.md).
  *
  * <p>Required in config.json: hidden_size, intermediate_size, num_hidden_layers,
  * num_attention_heads, num_key_value_heads, vocab_size, rms_norm_eps, rope_theta; silently

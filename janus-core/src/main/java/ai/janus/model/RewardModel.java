@@ -14,7 +14,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * A reward model in OpenRLHF's layout (objectives.md, "Reward model"): the Mistral backbone
+ * A reward model in OpenRLHF's layout (docs/spec/objectives.md, "Reward model"): the Mistral backbone
  * without lm_head, and a value head {@code Linear(hidden, 1, bias=False)} read at each sequence's
  * EOS position.
  *

@@ -23,7 +23,7 @@ public record AdamWConfig(double beta1, double beta2, double eps, double weightD
     }
 
     /**
-     * The Janus recipe (spec objectives.md): betas (0.9, 0.999), eps 1e-8, no weight decay.
+     * The Janus recipe (spec docs/spec/objectives.md): betas (0.9, 0.999), eps 1e-8, no weight decay.
      * PyTorch's AdamW defaults to weight decay 0.01; the recipe does not use it.
      */
     public static AdamWConfig janus() {

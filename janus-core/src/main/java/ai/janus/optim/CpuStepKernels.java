@@ -1,7 +1,7 @@
 package ai.janus.optim;
 
-import ai.janus.parallel.Parallel;
 import ai.janus.model.ParameterSet;
+import ai.janus.parallel.Parallel;
 import ai.janus.tensor.Tensor;
 import java.util.List;
 

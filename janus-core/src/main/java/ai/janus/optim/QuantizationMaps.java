@@ -2,7 +2,7 @@ package ai.janus.optim;
 
 /**
  * The two 256-entry dynamic quantization maps of the 8-bit AdamW and the quantizer that turns a
- * normalised value into a code (spec adamw8bit.md, "Quantization maps" and {@code quantize}).
+ * normalised value into a code (spec docs/spec/adamw8bit.md, "Quantization maps" and {@code quantize}).
  *
  * <p>A map is bitsandbytes' {@code create_dynamic_map(signed, max_exponent_bits=7, total_bits=8)}:
  * for i = 0..6, the midpoints of {@code linspace(0.1, 1, n_i)} scaled by 10^(i−6) (and negated

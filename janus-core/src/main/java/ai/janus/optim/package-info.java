@@ -4,7 +4,7 @@
  * {@link ai.janus.optim.LrSchedule}, global gradient-norm clipping ({@link ai.janus.optim.GradClip})
  * and the versioned on-disk optimizer state.
  *
- * <p>One training step, in the order of the spec (objectives.md): {@code GradClip.clip(grads)} →
+ * <p>One training step, in the order of the spec (docs/spec/objectives.md): {@code GradClip.clip(grads)} →
  * {@code optimizer.step(grads, schedule.lr(s))} → s + 1 → zero the gradients.
  *
  * <p>An optimizer is bound to its parameters at construction: an fp32

@@ -35,7 +35,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@link SafetensorsCheckpoint}: one file or shards plus {@code model.safetensors.index.json}
- * (spec/model.md). Five F32 [16] tensors of 64 bytes each with {@code maxShardBytes = 128}
+ * (docs/spec/model.md). Five F32 [16] tensors of 64 bytes each with {@code maxShardBytes = 128}
  * make three shards: {t0, t1}, {t2, t3}, {t4}.
  */
 class SafetensorsCheckpointTest {

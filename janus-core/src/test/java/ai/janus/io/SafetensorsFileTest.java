@@ -35,11 +35,11 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Bad safetensors files are refused by {@link SafetensorsFile#open} with one line naming the file
- * and the problem (spec/reliability.md, "Bad input"); good files written by
+ * and the problem (docs/spec/reliability.md, "Bad input"); good files written by
  * {@link SafetensorsWriter} read back exactly (F32) or as the round-to-nearest-even narrowing
  * (BF16, F16).
  *
- * <p>Bad files are written byte by byte here, in the layout of spec/model.md:
+ * <p>Bad files are written byte by byte here, in the layout of docs/spec/model.md:
  * u64 little-endian header length N, N bytes of JSON, then the data section.
  */
 class SafetensorsFileTest {

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Gradient accumulation alignment (reliability.md): one optimizer step over 8 samples of unequal
+ * Gradient accumulation alignment (docs/spec/reliability.md): one optimizer step over 8 samples of unequal
  * lengths gives the same loss and gradients as a batch of 8, as 4 × 2 accumulation steps, and as
  * 2 simulated ranks × 4 whose gradients are summed (an all-reduce), for every objective — because
  * each loss is normalised by a count of the whole step. Janus's per-micro-batch mean differs as

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Each loss and its gradient with respect to the logits against libtorch autograd, the losses
- * written below from objectives.md's formulas.
+ * written below from docs/spec/objectives.md's formulas.
  *
  * <p>How janus reaches the logits: {@link Backend#tokenLogProbs} and its backward, the op the
  * model's log-probs come from, are run with hidden states Z (N, V) and an identity lm_head

@@ -11,10 +11,10 @@ import ai.janus.model.Mistral;
 import ai.janus.model.ParameterSet;
 import ai.janus.model.RewardModel;
 import ai.janus.model.TokenBatch;
-import ai.janus.oracle.TestCheckpoints;
 import ai.janus.oracle.TestCheckpoints.StoredType;
-import ai.janus.oracle.TorchMistral;
+import ai.janus.oracle.TestCheckpoints;
 import ai.janus.oracle.TorchMistral.Dims;
+import ai.janus.oracle.TorchMistral;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -33,7 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The objectives end to end through a tiny model: {@link ModelLosses} (forward, loss, backward into
  * every parameter) against libtorch autograd through {@link TorchMistral}, each loss written below
- * from objectives.md. {@link LossOracleTest} pins each loss's gradient with respect to the logits
+ * from docs/spec/objectives.md. {@link LossOracleTest} pins each loss's gradient with respect to the logits
  * at 1e-5; this test shows the chaining into the model (segments, pair layout, EOS rows, value
  * head, backwardFromHidden) for every parameter.
  *

@@ -45,7 +45,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * {@link HfCheckpoint} and {@link MistralConfig#read}: a random tiny Mistral survives save/load
  * (F32 bit-exact, BF16/F16 as their round-to-nearest-even narrowing, sharded or not), what is saved
  * is what HF transformers needs, and every bad config.json or checkpoint gives one line naming the
- * file and the problem, with nothing loaded (spec/reliability.md, "Bad input").
+ * file and the problem, with nothing loaded (docs/spec/reliability.md, "Bad input").
  */
 class HfCheckpointTest {
     private static final ObjectMapper JSON = new ObjectMapper();

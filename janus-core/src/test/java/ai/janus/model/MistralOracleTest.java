@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.janus.backend.cpu.CpuBackend;
-import ai.janus.oracle.TestCheckpoints;
 import ai.janus.oracle.TestCheckpoints.StoredType;
-import ai.janus.oracle.TorchMistral;
+import ai.janus.oracle.TestCheckpoints;
 import ai.janus.oracle.TorchMistral.Dims;
+import ai.janus.oracle.TorchMistral;
 import ai.janus.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -21,8 +21,8 @@ import java.util.function.BiFunction;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.TensorOptions;
-import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -30,7 +30,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The janus CPU forward against {@link TorchMistral}, a libtorch Mistral written from
- * ../shared/spec/model.md. Every case writes its checkpoint with {@link TestCheckpoints} (not with
+ * docs/spec/model.md. Every case writes its checkpoint with {@link TestCheckpoints} (not with
  * janus's writer), loads it with {@link HfCheckpoint#load} and compares the full logits.
  *
  * <p>Criterion: max|janus − torch| ≤ {@link #LOGIT_REL_TOL} · max|torch|. Both sides are fp32 and

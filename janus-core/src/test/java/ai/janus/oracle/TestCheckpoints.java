@@ -1,6 +1,6 @@
 /*
  * TestCheckpoints: writes HF Mistral model directories for tests without janus's own writer,
- * from the formats of ../shared/spec/model.md: config.json with HF field names, and
+ * from the formats of docs/spec/model.md: config.json with HF field names, and
  * model.safetensors = 8-byte little-endian u64 header length N, N bytes of JSON
  * {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}}, then raw LE data.
  * Random weights come from torch's seeded CPU generator.

@@ -1,6 +1,6 @@
 /*
  * TorchMistral: the test oracle of the Mistral forward pass, written in libtorch ops from
- * ../shared/spec/model.md alone (HF MistralForCausalLM), never from janus's own model code.
+ * docs/spec/model.md alone (HF MistralForCausalLM), never from janus's own model code.
  *
  *   h = embed_tokens[ids]
  *   per layer:  a = RMSNorm(h);  q, k, v = a·Wqᵀ, a·Wkᵀ, a·Wvᵀ;  q, k = RoPE(q), RoPE(k)   (rotate_half)

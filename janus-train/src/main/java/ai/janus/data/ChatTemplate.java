@@ -3,7 +3,7 @@ package ai.janus.data;
 import ai.janus.data.tokenizer.Tokenizer;
 
 /**
- * The one place the chat template is rendered (objectives.md, "Chat template and tokenization"):
+ * The one place the chat template is rendered (docs/spec/objectives.md, "Chat template and tokenization"):
  * Mistral Instruct v0.2 with the system message folded into the user turn.
  *
  * <pre>

@@ -2,7 +2,7 @@ package ai.janus.data;
 
 /**
  * Why a row cannot be used as it is. Each reason has its own {@link Action}; every one is an error
- * by default, so that no row disappears unless the user said it may (reliability.md, "Bad input").
+ * by default, so that no row disappears unless the user said it may (docs/spec/reliability.md, "Bad input").
  */
 public enum Reason {
     OVERSIZED_LINE("oversized-line", "line longer than the byte limit"),

@@ -2,7 +2,7 @@ package ai.janus.data;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-/** A JSONL row format of objectives.md: its name and how a JSON object becomes a row. */
+/** A JSONL row format of docs/spec/objectives.md: its name and how a JSON object becomes a row. */
 public final class RowFormat<T> {
     /** Multifaceted Collection SFT rows: system, prompt, output. */
     public static final RowFormat<SftRow> SFT = new RowFormat<>("sft", SftRow::parse);

@@ -16,7 +16,7 @@ import java.util.Map;
 public record ValidationRules(int maxTokens, long maxLineBytes, double maxDropFraction, Map<Reason, Action> actions) {
     /** 16 MiB: a Multifaceted Collection row is a few KB and an 8192-token conversation under 100 KB. */
     public static final long DEFAULT_MAX_LINE_BYTES = 16L << 20;
-    /** reliability.md: a run fails if more than 5% of the rows are dropped. */
+    /** docs/spec/reliability.md: a run fails if more than 5% of the rows are dropped. */
     public static final double DEFAULT_MAX_DROP_FRACTION = 0.05;
 
     public ValidationRules {

@@ -2,15 +2,15 @@ package ai.janus.generate;
 
 import ai.janus.data.ChatTemplate;
 import ai.janus.data.TemplatedSequence;
+import ai.janus.data.batch.RewardBatch;
 import ai.janus.model.RewardModel;
 import ai.janus.model.RewardNormalization;
-import ai.janus.data.batch.RewardBatch;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * Best-of-N (objectives.md, "Sampling and best-of-N"): N samples per prompt, each scored by the
+ * Best-of-N (docs/spec/objectives.md, "Sampling and best-of-N"): N samples per prompt, each scored by the
  * reward model on the reward-model input format ({@code <s>[INST] {system}\n{prompt} [/INST]
  * {response} </s>}), normalised with the model's stored (r − mean)/std, and the argmax returned
  * (the first sample wins ties).

@@ -1,7 +1,7 @@
 package ai.janus.generate;
 
 /**
- * How to draw each next token (objectives.md, "Sampling and best-of-N").
+ * How to draw each next token (docs/spec/objectives.md, "Sampling and best-of-N").
  *
  * @param temperature       divides the logits; 0 means greedy (argmax, ties to the lowest id)
  * @param topP              keep the smallest set of most likely tokens whose mass is ≥ topP (≥ 1 token); 1 keeps all

@@ -10,7 +10,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The four formats of objectives.md: required fields, both answer shapes, metadata, and one-line field errors. */
+/** The four formats of docs/spec/objectives.md: required fields, both answer shapes, metadata, and one-line field errors. */
 class RowFormatTest {
     @TempDir
     Path dir;

@@ -7,12 +7,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Where the tests find the shared Mistral tokenizer and the reference fixtures. */
+/** Where the tests find the Mistral tokenizer and the reference fixtures (all in this module's test resources). */
 public final class TestData {
-    private static final String TOKENIZER = "shared/data/mistral-tokenizer-v1.model";
+    private static final String TOKENIZER = "/fixtures/sentencepiece/mistral-tokenizer-v1.model";
 
     private static SentencePieceTokenizer mistral;
 
@@ -31,19 +30,19 @@ public final class TestData {
     }
 
     /**
-     * {@code ../shared/data/mistral-tokenizer-v1.model} seen from the repository root. Tests run in
-     * a module directory, so this walks up from the working directory until {@code shared/data}
-     * appears; it is never copied into the project.
+     * The Mistral 7B v0.1/v0.2 SentencePiece model (mistral-common, Apache-2.0), kept in this
+     * module's test resources (fixtures/sentencepiece/README.md says where it comes from).
      */
     public static Path mistralTokenizer() {
-        for (Path dir = Path.of(System.getProperty("user.dir")).toAbsolutePath(); dir != null; dir = dir.getParent()) {
-            Path candidate = dir.resolve(TOKENIZER);
-            if (Files.isRegularFile(candidate)) {
-                return candidate;
+        try {
+            java.net.URL url = TestData.class.getResource(TOKENIZER);
+            if (url == null) {
+                throw new IllegalStateException(TOKENIZER + " is missing from the test resources");
             }
+            return Path.of(url.toURI());
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalStateException(e);
         }
-        throw new IllegalStateException("no " + TOKENIZER + " above " + System.getProperty("user.dir")
-                + ": the tests need ../shared next to the repository (see .ci/run)");
     }
 
     /** The reference ids written by fixtures/sentencepiece/make_fixtures.py (see its header). */

@@ -12,7 +12,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * The sampler against a reference written here from objectives.md ("Sampling and best-of-N"),
+ * The sampler against a reference written here from docs/spec/objectives.md ("Sampling and best-of-N"),
  * on fixed logits: penalty z/p for z > 0 and z·p otherwise on seen ids, before temperature and
  * top-p; top-p keeps the smallest most-likely set with mass ≥ p, never empty.
  */

@@ -1,11 +1,9 @@
 package ai.janus.backend.cpu;
 
-import ai.janus.parallel.Parallel;
-
-
 import ai.janus.backend.AttentionSpec;
 import ai.janus.backend.Backend;
 import ai.janus.backend.ShapeCheck;
+import ai.janus.parallel.Parallel;
 import ai.janus.tensor.DType;
 import ai.janus.tensor.Tensor;
 import java.nio.FloatBuffer;

@@ -1,10 +1,9 @@
 package ai.janus.backend.cpu;
 
-import ai.janus.parallel.Parallel;
-
 import static ai.janus.backend.ShapeCheck.f32;
 
 import ai.janus.backend.AttentionSpec;
+import ai.janus.parallel.Parallel;
 import ai.janus.tensor.DType;
 import ai.janus.tensor.Tensor;
 import java.nio.FloatBuffer;

@@ -1,6 +1,5 @@
 package ai.janus.data.batch;
 
-import ai.janus.train.objective.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -13,6 +12,7 @@ import ai.janus.loss.SequenceLogProbs;
 import ai.janus.model.MistralConfig;
 import ai.janus.model.MistralWeights;
 import ai.janus.model.ParameterSet;
+import ai.janus.train.objective.Fixtures;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.janus.train.dist.OptimizerKind;
 import ai.janus.io.InvalidFileException;
+import ai.janus.train.dist.OptimizerKind;
 import ai.janus.train.dist.StrategyKind;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;

@@ -1,6 +1,5 @@
 package ai.janus.train.objective;
 
-import ai.janus.data.batch.PairBatch;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,6 +10,7 @@ import ai.janus.data.PairExample;
 import ai.janus.data.TestData;
 import ai.janus.data.ValidationRules;
 import ai.janus.data.Validator;
+import ai.janus.data.batch.PairBatch;
 import ai.janus.data.batch.TrainingBatch;
 import ai.janus.loss.DpoLoss;
 import ai.janus.loss.ModelLosses;
@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * DPO's built-in check (objectives.md): with the reference log-probs cached from the starting
+ * DPO's built-in check (docs/spec/objectives.md): with the reference log-probs cached from the starting
  * policy, the first optimizer step sees exactly ln 2 for every pair, the gradient that follows is
  * dL/dS_π(c) = −β/(2P) and dL/dS_π(r) = +β/(2P), and a small step against it lowers the step's
  * loss below ln 2 (the chosen answers gain on the rejected ones).

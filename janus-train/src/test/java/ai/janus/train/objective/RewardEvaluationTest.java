@@ -1,6 +1,5 @@
 package ai.janus.train.objective;
 
-import ai.janus.data.batch.RewardBatch;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import ai.janus.backend.cpu.CpuBackend;
@@ -10,6 +9,7 @@ import ai.janus.data.PairExample;
 import ai.janus.data.TestData;
 import ai.janus.data.ValidationRules;
 import ai.janus.data.Validator;
+import ai.janus.data.batch.RewardBatch;
 import ai.janus.io.Json;
 import ai.janus.model.MistralConfig;
 import ai.janus.model.ParameterSet;

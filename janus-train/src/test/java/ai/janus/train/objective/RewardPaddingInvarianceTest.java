@@ -1,6 +1,5 @@
 package ai.janus.train.objective;
 
-import ai.janus.data.batch.RewardBatch;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -8,6 +7,7 @@ import ai.janus.backend.cpu.CpuBackend;
 import ai.janus.data.ChatTemplate;
 import ai.janus.data.TemplatedSequence;
 import ai.janus.data.TestData;
+import ai.janus.data.batch.RewardBatch;
 import ai.janus.model.MistralConfig;
 import ai.janus.model.ParameterSet;
 import ai.janus.model.RewardModel;
