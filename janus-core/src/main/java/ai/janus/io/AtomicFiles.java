@@ -3,18 +3,35 @@ package ai.janus.io;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.util.HexFormat;
 
-/** Whole-file writes that are never seen half done: write a .tmp sibling, force it, rename. */
+/**
+ * Whole-file writes that are never seen half done: write a temporary sibling, force it, rename.
+ *
+ * <p>The temporary file gets a fresh name ({@code NAME.<random>.tmp}) and is created exclusively
+ * ({@code CREATE_NEW}, {@code NOFOLLOW_LINKS}): a file or symbolic link planted under any name is
+ * never opened, so a write never reaches outside its directory. The rename replaces a symbolic
+ * link at {@code path} itself, never its target. Every failure is one line naming the file being
+ * written ({@link #failure}); a full disk (ENOSPC, "No space left on device" from the write or the
+ * force) takes the same path as any other I/O error, and the temporary file is removed.
+ */
 public final class AtomicFiles {
     /** Writes a file's content to an open channel. */
     @FunctionalInterface
     public interface Content {
         void writeTo(FileChannel out) throws IOException;
     }
+
+    private static final SecureRandom RANDOM = new SecureRandom();
 
     private AtomicFiles() {}
 
@@ -23,21 +40,69 @@ public final class AtomicFiles {
     }
 
     public static void write(Path path, Content content) throws IOException {
-        Path tmp = path.resolveSibling(path.getFileName() + ".tmp");
-        try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            content.writeTo(out);
-            out.force(true);
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(tmp);
+        Path tmp = null;
+        try {
+            FileChannel out = null;
+            for (int attempt = 0; out == null; attempt++) {
+                tmp = path.resolveSibling(path.getFileName() + "." + HexFormat.of().toHexDigits(RANDOM.nextLong())
+                        + ".tmp");
+                try {
+                    out = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                            LinkOption.NOFOLLOW_LINKS);
+                } catch (FileAlreadyExistsException e) {
+                    tmp = null;
+                    if (attempt == 100) {
+                        throw e;
+                    }
+                }
+            }
+            try (FileChannel channel = out) {
+                content.writeTo(channel);
+                channel.force(true);
+            }
+            Files.move(tmp, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            tmp = null;
+        } catch (InvalidFileException e) {
             throw e;
+        } catch (IOException e) {
+            throw failure(path, e);
+        } finally {
+            if (tmp != null) {
+                Files.deleteIfExists(tmp); // ours: created exclusively above
+            }
         }
-        Files.move(tmp, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     public static void writeFully(FileChannel out, ByteBuffer data) throws IOException {
         while (data.hasRemaining()) {
             out.write(data);
         }
+    }
+
+    /**
+     * A failed write of {@code file} as one line, {@code file: cannot write: reason}: the reason is
+     * the operating system's ("No space left on device", "Is a directory", "Permission denied").
+     */
+    public static InvalidFileException failure(Path file, IOException e) {
+        if (e instanceof InvalidFileException invalid) {
+            return invalid;
+        }
+        return new InvalidFileException(file, "cannot write: " + reason(e), e);
+    }
+
+    /** The operating system's reason for {@code e}, without the file names Java puts around it. */
+    public static String reason(IOException e) {
+        if (e instanceof NoSuchFileException) {
+            return "no such file or directory" + (((NoSuchFileException) e).getFile() == null ? ""
+                    : " (" + ((NoSuchFileException) e).getFile() + ")");
+        }
+        if (e instanceof FileAlreadyExistsException f) {
+            return "already exists" + (f.getFile() == null ? "" : " (" + f.getFile() + ")");
+        }
+        if (e instanceof FileSystemException f) {
+            String reason = f.getReason() != null ? f.getReason() : e.getClass().getSimpleName();
+            return reason + (f.getFile() == null ? "" : " (" + f.getFile() + ")");
+        }
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
     }
 }
