@@ -9,6 +9,7 @@ import java.io.InputStream;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -85,10 +86,20 @@ public final class CheckpointStore {
      * a fresh, empty {@code step-N.tmp/} for their files. One process calls it, then all write.
      */
     public Path begin(long step) throws IOException {
-        Files.createDirectories(root);
+        refuseLink(root);
+        try {
+            Files.createDirectories(root);
+        } catch (IOException e) {
+            throw AtomicFiles.failure(root, e);
+        }
         Path tmp = temporary(step);
+        refuseLink(tmp);
         deleteTree(tmp);
-        Files.createDirectories(tmp);
+        try {
+            Files.createDirectory(tmp);
+        } catch (IOException e) {
+            throw AtomicFiles.failure(tmp, e);
+        }
         return tmp;
     }
 
@@ -104,14 +115,17 @@ public final class CheckpointStore {
      */
     public Checkpoint commit(long step) throws IOException {
         Path finalDir = root.resolve("step-" + step), tmp = temporary(step);
+        refuseLink(root);
+        refuseLink(tmp);
+        refuseLink(finalDir);
         Map<String, Object> files = new LinkedHashMap<>();
         List<Path> written;
         try (Stream<Path> list = Files.list(tmp)) {
             written = list.sorted().toList();
         }
         for (Path f : written) {
-            if (!Files.isRegularFile(f)) {
-                throw new IOException(f + ": a checkpoint holds plain files only");
+            if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
+                throw new InvalidFileException(f, "a checkpoint holds plain files only");
             }
             force(f);
             files.put(f.getFileName().toString(), Map.of("size", Files.size(f), "sha256", sha256(f)));
@@ -134,25 +148,59 @@ public final class CheckpointStore {
 
     /** The newest valid checkpoint, or empty when there is none. */
     public Optional<Checkpoint> latest() throws IOException {
+        return search().found();
+    }
+
+    /** A checkpoint directory {@link #search} passed over, and why (one line naming the file). */
+    public record Rejection(Path directory, String reason) {}
+
+    /**
+     * What {@link #search} found: the checkpoint to resume ({@link #latest}'s), and every
+     * checkpoint newer than it (all of them when none is valid) that failed verification.
+     */
+    public record Search(Optional<Checkpoint> found, List<Rejection> rejected) {}
+
+    /**
+     * {@link #latest}, with the reasons: what {@code latest} names if it verifies, else the
+     * newest directory that does; each newer step-N directory that fails verification is listed
+     * with its reason.
+     */
+    public Search search() throws IOException {
+        List<Rejection> rejected = new ArrayList<>();
+        Checkpoint found = null;
         Path pointer = root.resolve(LATEST);
-        if (Files.exists(pointer)) {
+        Path named = null;
+        if (Files.isRegularFile(pointer, LinkOption.NOFOLLOW_LINKS)) {
             String name = Files.readString(pointer, StandardCharsets.UTF_8).trim();
             if (STEP_DIR.matcher(name).matches()) {
+                named = root.resolve(name);
                 try {
-                    return Optional.of(verify(root.resolve(name)));
+                    found = verify(named);
                 } catch (InvalidFileException e) {
-                    // fall through: the newest directory that verifies wins
+                    rejected.add(new Rejection(named, e.getMessage())); // the newest directory that verifies wins
                 }
             }
         }
         for (Path dir : stepDirectories(true)) {
+            if (dir.equals(named) || (found != null && step(dir) <= found.step())) {
+                continue;
+            }
             try {
-                return Optional.of(verify(dir));
+                Checkpoint valid = verify(dir);
+                if (found == null) {
+                    found = valid;
+                }
             } catch (InvalidFileException e) {
-                // incomplete or damaged: skip
+                rejected.add(new Rejection(dir, e.getMessage()));
             }
         }
-        return Optional.empty();
+        if (found != null) {
+            long chosen = found.step();
+            Path pointed = named;
+            rejected.removeIf(r -> step(r.directory()) <= chosen && !r.directory().equals(pointed));
+        }
+        rejected.sort(Comparator.comparingLong((Rejection r) -> step(r.directory())).reversed());
+        return new Search(Optional.ofNullable(found), List.copyOf(rejected));
     }
 
     /** Verifies {@code directory}'s manifest against its files; every problem is one line naming the file. */
@@ -185,8 +233,10 @@ public final class CheckpointStore {
                 sizes.put(e.getKey(), size);
             } catch (InvalidFileException ex) {
                 throw ex;
+            } catch (java.nio.file.NoSuchFileException ex) {
+                throw new InvalidFileException(f, "missing, though the manifest lists it", ex);
             } catch (IOException ex) {
-                throw new InvalidFileException(f, "cannot read: " + ex.getMessage(), ex);
+                throw new InvalidFileException(f, "cannot read: " + AtomicFiles.reason(ex), ex);
             }
         }
         return new Checkpoint(directory, m.path("step").asLong(), sizes);
@@ -197,7 +247,9 @@ public final class CheckpointStore {
         try (Stream<Path> list = Files.list(root)) {
             for (Path p : (Iterable<Path>) list::iterator) {
                 String name = p.getFileName().toString();
-                if (name.endsWith(".tmp") && !name.equals("step-" + justSaved + ".tmp")) {
+                // only janus's own temporaries: step-N.tmp directories (never a link)
+                if (name.endsWith(".tmp") && STEP_DIR.matcher(name.substring(0, name.length() - 4)).matches()
+                        && !name.equals("step-" + justSaved + ".tmp") && !Files.isSymbolicLink(p)) {
                     deleteTree(p);
                 }
             }
@@ -229,7 +281,7 @@ public final class CheckpointStore {
         }
         List<Path> dirs = new ArrayList<>();
         try (Stream<Path> list = Files.list(root)) {
-            list.filter(p -> Files.isDirectory(p) && STEP_DIR.matcher(p.getFileName().toString()).matches())
+            list.filter(p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) && STEP_DIR.matcher(p.getFileName().toString()).matches())
                     .forEach(dirs::add);
         }
         Comparator<Path> byStep = Comparator.comparingLong(CheckpointStore::step);
@@ -239,7 +291,11 @@ public final class CheckpointStore {
 
     private static long step(Path dir) {
         Matcher m = STEP_DIR.matcher(dir.getFileName().toString());
-        return m.matches() ? Long.parseLong(m.group(1)) : -1;
+        try {
+            return m.matches() ? Long.parseLong(m.group(1)) : -1;
+        } catch (NumberFormatException e) {
+            return -1; // not a step janus wrote
+        }
     }
 
     static String sha256(Path file) throws IOException {
@@ -263,6 +319,14 @@ public final class CheckpointStore {
             if (!Files.isDirectory(p)) {
                 throw e;
             }
+        }
+    }
+
+    /** Refuses {@code path} when it is a symbolic link: a checkpoint is never written through one. */
+    private static void refuseLink(Path path) throws InvalidFileException {
+        if (Files.isSymbolicLink(path)) {
+            throw new InvalidFileException(path, "is a symbolic link; janus writes checkpoints only into its own"
+                    + " directories, never through a link (remove it)");
         }
     }
 
