@@ -19,9 +19,12 @@ import ai.janus.train.dist.TrainingParameters;
 import ai.janus.train.objective.Objective;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.LinkOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -61,6 +64,7 @@ import java.util.function.Function;
 public final class Trainer implements AutoCloseable {
     public static final String STATE_FILE = "trainer_state.json";
     public static final String METRICS_FILE = "metrics.jsonl";
+    public static final String CHECKPOINTS_DIR = "checkpoints";
 
     /**
      * @param saveSteps save a checkpoint every this many steps (0: only at the end)
@@ -115,7 +119,7 @@ public final class Trainer implements AutoCloseable {
         this.schedule = schedule;
         this.objective = objective;
         this.provenance = Map.copyOf(provenance);
-        this.checkpoints = new CheckpointStore(settings.outputDir().resolve("checkpoints"), settings.saveTotalLimit());
+        this.checkpoints = new CheckpointStore(settings.outputDir().resolve(CHECKPOINTS_DIR), settings.saveTotalLimit());
         this.progress = progress;
         this.sampler = new EpochSampler(objective.size(), settings.seed());
     }
@@ -305,6 +309,29 @@ public final class Trainer implements AutoCloseable {
      * the barrier, and no checkpoint.
      */
     public CheckpointStore.Checkpoint save(double elapsedSeconds) throws IOException {
+        try {
+            return saveUnchecked(elapsedSeconds);
+        } catch (IOException e) {
+            throw atStep(e, checkpoints.temporary(step), "saving the checkpoint of step " + step);
+        }
+    }
+
+    /**
+     * An I/O failure (a full disk included: ENOSPC arrives as the IOException "No space left on
+     * device" from the write or the force) as one line naming the file being written and what
+     * the run was doing at which step. The previous checkpoint is untouched: a save only becomes
+     * a checkpoint by the rename after its manifest.
+     */
+    private static InvalidFileException atStep(IOException e, Path fallback, String doing) {
+        Path file = e instanceof InvalidFileException invalid ? invalid.file()
+                : e instanceof java.nio.file.FileSystemException fs && fs.getFile() != null ? Path.of(fs.getFile())
+                : fallback;
+        String problem = e instanceof InvalidFileException invalid ? invalid.problem()
+                : "cannot write: " + AtomicFiles.reason(e);
+        return new InvalidFileException(file, problem + " (" + doing + ")", e);
+    }
+
+    private CheckpointStore.Checkpoint saveUnchecked(double elapsedSeconds) throws IOException {
         Map<String, Object> state = new LinkedHashMap<>();
         state.put("format", "janus-trainer-state");
         state.put("version", 1);
@@ -356,27 +383,60 @@ public final class Trainer implements AutoCloseable {
         line.put("tokens_per_second", m.tokensPerSecond());
         line.put("elapsed_seconds", m.elapsedSeconds());
         line.putAll(m.objective());
-        Files.createDirectories(settings.outputDir());
-        Files.writeString(settings.outputDir().resolve(METRICS_FILE),
-                Json.MAPPER.writer().without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
-                        .writeValueAsString(line) + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-                StandardOpenOption.APPEND);
+        Path file = settings.outputDir().resolve(METRICS_FILE);
+        byte[] bytes = (Json.MAPPER.writer().without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
+                .writeValueAsString(line) + "\n").getBytes(StandardCharsets.UTF_8);
+        try {
+            Files.createDirectories(settings.outputDir());
+            // never through a link planted in the output directory
+            try (FileChannel out = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND,
+                    LinkOption.NOFOLLOW_LINKS)) {
+                AtomicFiles.writeFully(out, ByteBuffer.wrap(bytes));
+            }
+        } catch (IOException e) {
+            throw atStep(e, file, "appending the metrics of step " + m.step());
+        }
     }
 
-    /** After a resume, the metrics of steps past the checkpoint (from the interrupted run) are dropped. */
+    /**
+     * Keeps the metrics records of steps 1..lastStep, in order, once each: after a resume the
+     * steps past the checkpoint (the interrupted run's, which will be recomputed) are dropped, a
+     * fresh start (0) empties the file. A line that does not parse (a torn last line: the disk
+     * filled up or the process died in the middle of an append) is dropped, never an error.
+     */
     private void truncateMetrics(long lastStep) throws IOException {
         Path file = settings.outputDir().resolve(METRICS_FILE);
-        if (!Files.exists(file)) {
+        if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
-        List<String> kept = new ArrayList<>();
-        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-            JsonNode n = Json.MAPPER.readTree(line);
-            if (n.path("step").asLong() <= lastStep) {
-                kept.add(line);
+        StringBuilder kept = new StringBuilder();
+        if (lastStep > 0) {
+            byte[] bytes;
+            try (var in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
+                bytes = in.readAllBytes();
+            } catch (IOException e) {
+                throw new InvalidFileException(file, "cannot read: " + AtomicFiles.reason(e), e);
+            }
+            long last = 0;
+            for (String line : new String(bytes, StandardCharsets.UTF_8).split("\n")) {
+                JsonNode n;
+                try {
+                    n = Json.MAPPER.readTree(line);
+                } catch (IOException e) {
+                    continue; // torn or damaged: dropped
+                }
+                long s = n == null ? -1 : n.path("step").asLong(-1);
+                if (s > last && s <= lastStep) {
+                    kept.append(line.strip()).append('\n');
+                    last = s;
+                }
             }
         }
-        AtomicFiles.write(file, (String.join("\n", kept) + (kept.isEmpty() ? "" : "\n")).getBytes(StandardCharsets.UTF_8));
+        try {
+            AtomicFiles.write(file, kept.toString().getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw atStep(e, file, "truncating the metrics to step " + lastStep);
+        }
     }
 
     @Override
