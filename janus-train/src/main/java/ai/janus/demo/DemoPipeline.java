@@ -20,6 +20,7 @@ import ai.janus.model.RewardModel;
 import ai.janus.tensor.DType;
 import ai.janus.tensor.Storage;
 import ai.janus.train.ModelExport;
+import ai.janus.train.OutputDirectory;
 import ai.janus.train.Trainer;
 import ai.janus.train.TrainingRun;
 import ai.janus.train.config.RunConfig;
@@ -151,14 +152,8 @@ public final class DemoPipeline {
      * never deletes someone's files.
      */
     static void prepare(Path out) throws IOException {
+        OutputDirectory.refuseForeign(out, MARKER, "choose another --out");
         if (Files.isDirectory(out)) {
-            boolean empty;
-            try (Stream<Path> entries = Files.list(out)) {
-                empty = entries.findAny().isEmpty();
-            }
-            if (!empty && !Files.exists(out.resolve(MARKER))) {
-                throw new IllegalArgumentException(out + " is not empty and holds no earlier demo run; choose another --out");
-            }
             try (Stream<Path> walk = Files.walk(out)) {
                 for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
                     if (!p.equals(out)) {
@@ -166,8 +161,6 @@ public final class DemoPipeline {
                     }
                 }
             }
-        } else if (Files.exists(out)) {
-            throw new IllegalArgumentException(out + " exists and is not a directory");
         }
         Files.createDirectories(out);
         Files.writeString(out.resolve(MARKER), "written by janus demo; the next janus demo run here replaces this directory\n");

@@ -40,6 +40,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * A training run from a {@link RunConfig}: the part every objective shares — resolved config
@@ -85,7 +86,60 @@ public final class TrainingRun {
             log = new PrintStream(OutputStream.nullOutputStream());
             progress = Progress.silent();
         }
-        writeResolvedConfig(config, log, rankZero);
+        try (OutputDirectory owned = claim(config, resume, communicator)) {
+            printResolvedConfig(config, log);
+            return run(config, resume, stage, log, progress, communicator, rankZero);
+        }
+    }
+
+    /**
+     * Rank 0 claims the output directory (ownership, the lock; a fresh run also refuses one that
+     * holds a checkpoint) before anything is written, so a refused run changes nothing; the
+     * other ranks share it, and learn whether rank 0 refused it. Null on the other ranks.
+     */
+    private static OutputDirectory claim(RunConfig config, String resume, Communicator communicator)
+            throws IOException {
+        OutputDirectory owned = null;
+        IOException refused = null;
+        if (communicator.rank() == 0) {
+            try {
+                owned = OutputDirectory.claim(config.outputDir());
+                if (resume == null) {
+                    refuseEarlierRun(config);
+                }
+            } catch (IOException e) {
+                if (owned != null) {
+                    owned.close();
+                }
+                refused = e;
+            }
+        }
+        if (communicator.worldSize() > 1) {
+            double[] ok = communicator.allGather(new double[] {refused == null ? 1 : 0});
+            if (ok[0] == 0 && communicator.rank() != 0) {
+                throw new InvalidFileException(config.outputDir(), "rank 0 refused this output directory (its"
+                        + " message says why)");
+            }
+        }
+        if (refused != null) {
+            throw refused;
+        }
+        return owned;
+    }
+
+    /** A fresh run refuses an output directory holding a valid checkpoint (and writes nothing). */
+    private static void refuseEarlierRun(RunConfig config) throws IOException {
+        Optional<CheckpointStore.Checkpoint> earlier = new CheckpointStore(config.outputDir().resolve(
+                Trainer.CHECKPOINTS_DIR), 0).latest();
+        if (earlier.isPresent()) {
+            throw new InvalidFileException(earlier.get().directory(), "the output directory already holds this"
+                    + " checkpoint; resume with --resume or choose another output_dir");
+        }
+    }
+
+    private static List<Trainer.StepMetrics> run(RunConfig config, String resume, Stage stage, PrintStream log,
+                                                 Progress progress, Communicator communicator, boolean rankZero)
+            throws IOException {
         // compute opens first: a GPU's allocator must be in place before the model's tensors are allocated
         try (Compute compute = Compute.forRun(config, communicator.worldSize());
              SentencePieceTokenizer tokenizer = SentencePieceTokenizer.load(config.tokenizer());
@@ -120,6 +174,11 @@ public final class TrainingRun {
             try (Trainer trainer = new Trainer(plan.settings(config), strategy, plan.schedule(config), objective,
                     provenance(config, tokenizer), progress)) {
                 resume(trainer, resume, log);
+                if (rankZero) {
+                    // once the run is accepted (a refused resume leaves the earlier run's config in place)
+                    AtomicFiles.write(config.outputDir().resolve("run_config.yaml"),
+                            config.toYaml().getBytes(StandardCharsets.UTF_8));
+                }
                 List<Trainer.StepMetrics> history = trainer.train();
                 ParameterSet whole = strategy.gatherForExport(); // the whole model on rank 0 (sharded: gathered)
                 if (rankZero) {
@@ -140,15 +199,10 @@ public final class TrainingRun {
         }
     }
 
-    /** Prints the resolved config; rank 0 also saves it as output_dir/run_config.yaml. */
-    private static void writeResolvedConfig(RunConfig config, PrintStream log, boolean rankZero) throws IOException {
+    /** Prints the resolved config (rank 0 saves it as output_dir/run_config.yaml once the run is accepted). */
+    private static void printResolvedConfig(RunConfig config, PrintStream log) {
         log.println("janus: resolved run config");
         log.print(config.toYaml().replaceAll("(?m)^", "  ").replace("  ---\n", ""));
-        if (rankZero) {
-            Files.createDirectories(config.outputDir());
-            AtomicFiles.write(config.outputDir().resolve("run_config.yaml"),
-                    config.toYaml().getBytes(StandardCharsets.UTF_8));
-        }
     }
 
     /** The base model's config, once its vocabulary is known to match the tokenizer's. */
@@ -264,10 +318,25 @@ public final class TrainingRun {
         if (resume == null) {
             return;
         }
-        CheckpointStore.Checkpoint from = resume.equals("latest")
-                ? trainer.checkpoints().latest().orElseThrow(() -> new InvalidFileException(
-                        trainer.checkpoints().root(), "no valid checkpoint to resume from"))
-                : CheckpointStore.verify(Path.of(resume));
+        CheckpointStore.Checkpoint from;
+        if (resume.equals("latest")) {
+            CheckpointStore.Search search = trainer.checkpoints().search();
+            if (search.found().isEmpty()) {
+                StringBuilder why = new StringBuilder();
+                for (CheckpointStore.Rejection r : search.rejected()) {
+                    why.append(why.isEmpty() ? ": " : "; ").append(r.directory().getFileName()).append(" rejected, ")
+                            .append(r.reason());
+                }
+                throw new InvalidFileException(trainer.checkpoints().root(), "no valid checkpoint to resume from"
+                        + (why.isEmpty() ? " (no step-N directory)" : why.toString()));
+            }
+            from = search.found().get();
+            for (CheckpointStore.Rejection r : search.rejected()) {
+                log.printf("janus: skipping checkpoint %s, which fails verification: %s%n", r.directory(), r.reason());
+            }
+        } else {
+            from = CheckpointStore.verify(Path.of(resume));
+        }
         trainer.resume(from);
         log.printf("janus: resumed from %s (step %d)%n", from.directory(), from.step());
     }
@@ -279,6 +348,7 @@ public final class TrainingRun {
     private static void export(RunConfig config, MistralConfig mc, ParameterSet stored, RewardModel rewardModel,
                                List<PairExample> evaluation, boolean heldOut, PrintStream log) throws IOException {
         Path finalDir = config.outputDir().resolve("final");
+        OutputDirectory.refuseLink(finalDir);
         if (evaluation != null) {
             // mean and std of the rewards on held-out pairs are stored with the model (best-of-N normalises with them)
             RewardEvaluation eval = RewardEvaluation.of(rewardModel, evaluation, config.microBatchSize());

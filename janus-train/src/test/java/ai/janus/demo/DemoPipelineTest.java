@@ -100,7 +100,7 @@ class DemoPipelineTest {
     @Test
     void anotherDirectoryIsNeverCleared(@TempDir Path other) throws IOException {
         Files.writeString(other.resolve("notes.txt"), "mine");
-        assertThrows(IllegalArgumentException.class, () -> DemoPipeline.prepare(other));
+        assertThrows(ai.janus.io.InvalidFileException.class, () -> DemoPipeline.prepare(other));
         assertTrue(Files.exists(other.resolve("notes.txt")));
         DemoPipeline.prepare(dir.resolve("fresh"));   // a new directory is fine
         assertEquals(Set.of(DemoPipeline.MARKER), names(dir.resolve("fresh")));
