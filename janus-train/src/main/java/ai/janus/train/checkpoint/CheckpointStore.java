@@ -43,6 +43,7 @@ public final class CheckpointStore {
     public static final String MANIFEST = "manifest.json";
     public static final String LATEST = "latest";
     private static final Pattern STEP_DIR = Pattern.compile("step-(\\d+)");
+    private static final Pattern LATEST_TEMPORARY = Pattern.compile("latest\\.[0-9a-f]{16}\\.tmp");
     private static final String FORMAT = "janus-checkpoint";
     private static final int VERSION = 1;
 
@@ -251,6 +252,8 @@ public final class CheckpointStore {
                 if (name.endsWith(".tmp") && STEP_DIR.matcher(name.substring(0, name.length() - 4)).matches()
                         && !name.equals("step-" + justSaved + ".tmp") && !Files.isSymbolicLink(p)) {
                     deleteTree(p);
+                } else if (LATEST_TEMPORARY.matcher(name).matches() && Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                    Files.deleteIfExists(p); // AtomicFiles' temporary of latest, left by a kill
                 }
             }
         }

@@ -68,6 +68,43 @@ class CheckpointStoreTest {
         assertEquals(1, store.latest().orElseThrow().step());
     }
 
+    /**
+     * Rotation removes only what janus wrote there (step-N.tmp directories, a killed write's
+     * latest.<random>.tmp), never another *.tmp. Today it deleted photos.tmp/img1.jpg.
+     */
+    @Test
+    void rotationRemovesOnlyJanussOwnTemporaries() throws IOException {
+        Files.createDirectories(root.resolve("photos.tmp"));
+        Files.writeString(root.resolve("photos.tmp/img1.jpg"), "a photo");
+        Files.writeString(root.resolve("notes.tmp"), "mine");
+        Files.createDirectories(root.resolve("step-3.tmp"));
+        Files.writeString(root.resolve("latest.0123456789abcdef.tmp"), "step-");
+        new CheckpointStore(root, 1).save(4, twoFiles(4));
+        assertTrue(Files.exists(root.resolve("photos.tmp/img1.jpg")));
+        assertTrue(Files.exists(root.resolve("notes.tmp")));
+        assertFalse(Files.exists(root.resolve("step-3.tmp")));
+        assertFalse(Files.exists(root.resolve("latest.0123456789abcdef.tmp")));
+    }
+
+    /** search() names each newer checkpoint that fails verification, and why. */
+    @Test
+    void searchSaysWhichNewerCheckpointsFailAndWhy() throws IOException {
+        CheckpointStore store = new CheckpointStore(root, 0);
+        store.save(1, twoFiles(1));
+        store.save(2, twoFiles(2));
+        store.save(3, twoFiles(3));
+        Files.delete(root.resolve("step-3/b.bin"));
+        Files.writeString(root.resolve("step-2/a.bin"), "short");
+        CheckpointStore.Search search = store.search();
+        assertEquals(1, search.found().orElseThrow().step());
+        assertEquals(List.of(root.resolve("step-3"), root.resolve("step-2")),
+                search.rejected().stream().map(CheckpointStore.Rejection::directory).toList());
+        assertEquals(root.resolve("step-3/b.bin") + ": missing, though the manifest lists it",
+                search.rejected().get(0).reason());
+        assertTrue(search.rejected().get(1).reason().startsWith(root.resolve("step-2/a.bin") + ": size 5 differs"),
+                search.rejected().get(1).reason());
+    }
+
     @Test
     void noCheckpointIsEmpty() throws IOException {
         assertTrue(new CheckpointStore(root.resolve("none"), 1).latest().isEmpty());
