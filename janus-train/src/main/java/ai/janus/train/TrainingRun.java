@@ -52,6 +52,9 @@ public final class TrainingRun {
     /** The four kinds of run. */
     public enum Stage { SFT, DPO, ORPO, RM }
 
+    /** Where a run exports its final model, under output_dir. */
+    public static final String FINAL_DIR = "final";
+
     private TrainingRun() {}
 
     /**
@@ -104,6 +107,9 @@ public final class TrainingRun {
         if (communicator.rank() == 0) {
             try {
                 owned = OutputDirectory.claim(config.outputDir());
+                // checked again where they are written; refused here too so a planted link costs no training
+                OutputDirectory.refuseLink(config.outputDir().resolve(Trainer.CHECKPOINTS_DIR));
+                OutputDirectory.refuseLink(config.outputDir().resolve(FINAL_DIR));
                 if (resume == null) {
                     refuseEarlierRun(config);
                 }
@@ -347,7 +353,7 @@ public final class TrainingRun {
      */
     private static void export(RunConfig config, MistralConfig mc, ParameterSet stored, RewardModel rewardModel,
                                List<PairExample> evaluation, boolean heldOut, PrintStream log) throws IOException {
-        Path finalDir = config.outputDir().resolve("final");
+        Path finalDir = config.outputDir().resolve(FINAL_DIR);
         OutputDirectory.refuseLink(finalDir);
         if (evaluation != null) {
             // mean and std of the rewards on held-out pairs are stored with the model (best-of-N normalises with them)

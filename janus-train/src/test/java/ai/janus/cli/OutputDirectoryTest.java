@@ -267,11 +267,11 @@ class OutputDirectoryTest {
 
         Path finalLink = ownDirectory("final-link");
         Files.createSymbolicLink(finalLink.resolve("final"), victimDir);
-        assertFailsWith(sft(config("final-link", finalLink, 2, 1, "")), finalLink.resolve("final") + ": is a symbolic link");
+        assertOneLine(sft(config("final-link", finalLink, 2, 1, "")), finalLink.resolve("final") + ": is a symbolic link");
 
         Path checkpointsLink = ownDirectory("checkpoints-link");
         Files.createSymbolicLink(checkpointsLink.resolve("checkpoints"), victimDir);
-        assertFailsWith(sft(config("checkpoints-link", checkpointsLink, 2, 1, "")), checkpointsLink.resolve("checkpoints")
+        assertOneLine(sft(config("checkpoints-link", checkpointsLink, 2, 1, "")), checkpointsLink.resolve("checkpoints")
                 + ": is a symbolic link");
 
         Path tmpLink = ownDirectory("tmp-link");
