@@ -62,7 +62,18 @@ public final class OutputDirectory implements AutoCloseable {
      * then marks it as janus's. The caller holds the result for the whole run.
      */
     public static OutputDirectory claim(Path directory) throws IOException {
-        refuseForeign(directory, MARKER, "choose another output_dir");
+        return claim(directory, false);
+    }
+
+    /**
+     * {@link #claim(Path)}; {@code janusEvidence}: the caller has found the directory to be a
+     * janus run's by its content (a verified janus checkpoint of a run from before the marker
+     * existed), so it is adopted and marked instead of refused.
+     */
+    public static OutputDirectory claim(Path directory, boolean janusEvidence) throws IOException {
+        if (!janusEvidence) {
+            refuseForeign(directory, MARKER, "choose another output_dir");
+        }
         try {
             Files.createDirectories(directory);
         } catch (IOException e) {
@@ -105,7 +116,9 @@ public final class OutputDirectory implements AutoCloseable {
             AtomicFiles.writeFully(channel.position(0), ByteBuffer.wrap(who));
             channel.force(true);
             // re-checked under the lock: a run that claimed the directory between the check and the lock
-            refuseForeign(directory, MARKER, "choose another output_dir");
+            if (!janusEvidence) {
+                refuseForeign(directory, MARKER, "choose another output_dir");
+            }
             Path marker = directory.resolve(MARKER);
             if (!Files.exists(marker, LinkOption.NOFOLLOW_LINKS)) {
                 AtomicFiles.write(marker, "written by janus: this directory is a janus run's output; janus may replace"

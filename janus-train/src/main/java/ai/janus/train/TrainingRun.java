@@ -33,6 +33,7 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
@@ -106,7 +107,7 @@ public final class TrainingRun {
         IOException refused = null;
         if (communicator.rank() == 0) {
             try {
-                owned = OutputDirectory.claim(config.outputDir());
+                owned = OutputDirectory.claim(config.outputDir(), resume != null && earlierJanusRun(config));
                 // checked again where they are written; refused here too so a planted link costs no training
                 OutputDirectory.refuseLink(config.outputDir().resolve(Trainer.CHECKPOINTS_DIR));
                 OutputDirectory.refuseLink(config.outputDir().resolve(FINAL_DIR));
@@ -131,6 +132,17 @@ public final class TrainingRun {
             throw refused;
         }
         return owned;
+    }
+
+    /**
+     * Whether output_dir, unmarked, is a janus run's from before the marker existed: it holds a
+     * janus checkpoint that verifies. Such a directory may be resumed (and is then marked).
+     */
+    private static boolean earlierJanusRun(RunConfig config) throws IOException {
+        Path dir = config.outputDir();
+        return Files.isDirectory(dir) && !Files.exists(dir.resolve(OutputDirectory.MARKER), LinkOption.NOFOLLOW_LINKS)
+                && !Files.isSymbolicLink(dir.resolve(Trainer.CHECKPOINTS_DIR))
+                && new CheckpointStore(dir.resolve(Trainer.CHECKPOINTS_DIR), 0).latest().isPresent();
     }
 
     /** A fresh run refuses an output directory holding a valid checkpoint (and writes nothing). */

@@ -208,9 +208,17 @@ class OutputDirectoryTest {
 
         // an empty directory is janus's to take, and is marked as its own
         Path empty = Files.createDirectories(dir.resolve("empty"));
-        TrainingCommandsTest.Outcome ok = sft(config("empty", empty, 2, 1, ""));
+        Path emptyYaml = config("empty", empty, 2, 1, "");
+        TrainingCommandsTest.Outcome ok = sft(emptyYaml);
         assertEquals(0, ok.code(), ok.err());
         assertTrue(Files.exists(empty.resolve(MARKER)));
+        // a run from before the marker existed is recognised by its verified janus checkpoint: --resume adopts it
+        Files.delete(empty.resolve(MARKER));
+        Files.delete(empty.resolve(LOCK));
+        Files.writeString(emptyYaml, Files.readString(emptyYaml).replace("max_steps: 2", "max_steps: 3"));
+        TrainingCommandsTest.Outcome adopted = sft(emptyYaml, "--resume");
+        assertEquals(0, adopted.code(), adopted.err());
+        assertTrue(Files.exists(empty.resolve(MARKER)) && Files.exists(empty.resolve("checkpoints/step-3/manifest.json")));
     }
 
     /**
