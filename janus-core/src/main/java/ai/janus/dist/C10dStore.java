@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import org.bytedeco.javacpp.PointerPointer;
 import org.bytedeco.javacpp.SizeTPointer;
 import org.bytedeco.javacpp.chrono.Milliseconds;
 import org.bytedeco.pytorch.ByteVector;
@@ -24,6 +25,7 @@ import org.bytedeco.pytorch.Store;
 import org.bytedeco.pytorch.StringVector;
 import org.bytedeco.pytorch.TCPStore;
 import org.bytedeco.pytorch.TCPStoreOptions;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * A c10d store from the libtorch presets: a TCPStore (one rank serves it, the others connect;
@@ -53,6 +55,7 @@ public final class C10dStore implements KeyValueStore {
      */
     public static C10dStore tcp(String host, int port, boolean serve, int worldSize, Duration timeout, String prefix) {
         Communicators.requireLibtorch();
+        quietLibtorchWarnings();
         String where = "TCPStore " + host + ":" + port;
         ServerSocketChannel listener = serve ? listen(host, port, where) : null;
         try (TCPStoreOptions options = new TCPStoreOptions(); SizeTPointer workers = new SizeTPointer(1);
@@ -165,9 +168,34 @@ public final class C10dStore implements KeyValueStore {
                 + port + ") in /proc/self (janus serves the TCPStore on Linux only)");
     }
 
+    private static boolean quiet;
+
+    /**
+     * Sets libtorch's log level to ERROR (c10's flag caffe2_log_level=2) unless TORCH_CPP_LOG_LEVEL
+     * chooses one. When a rank dies, c10d logs a WARNING for every broken store connection that
+     * carries the whole C++ stack trace of the exception ("Exception raised from sendBytes …",
+     * "frame #0: c10::Error::Error …"), printed before janus's one-line error that already says
+     * which rank stopped. TORCH_CPP_LOG_LEVEL=WARNING (or INFO) brings them back for debugging.
+     * The environment variable itself cannot help once the JVM runs: c10 reads it only in
+     * initLogging, and a JVM cannot set its own environment.
+     */
+    static synchronized void quietLibtorchWarnings() {
+        if (quiet || System.getenv("TORCH_CPP_LOG_LEVEL") != null) {
+            return;
+        }
+        quiet = true;
+        // c10's own flag parser (ParseCommandLineFlags(int* argc, char*** argv)); JavaCPP passes the
+        // address of argv itself, so argv goes in as it is
+        try (PointerPointer<?> argv = new PointerPointer<>("janus", "--caffe2_log_level=2")) {
+            torch.ParseCommandLineFlags(new int[] {2}, argv);
+            torch.UpdateLoggingLevelsFromFlags();
+        }
+    }
+
     /** A FileStore at {@code file}, shared by {@code worldSize} ranks. */
     public static C10dStore file(Path file, int worldSize, Duration timeout, String prefix) {
         Communicators.requireLibtorch();
+        quietLibtorchWarnings();
         FileStore fs = new FileStore(file.toAbsolutePath().toString(), worldSize);
         fs.setTimeout(new Milliseconds(timeout.toMillis()));
         return new C10dStore(fs, prefix, "FileStore " + file);
