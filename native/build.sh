@@ -3,7 +3,10 @@
 # by the driver on newer GPUs). Called by janus-kernels' Maven build (generate-resources); usable alone:
 #   native/build.sh OUT.fatbin [WORK_DIR]
 # WORK_DIR (default: a temporary folder) receives the generated translation unit and ptxas.log.
-# When OUT is newer than every file of native/, nothing is compiled and the saved ptxas.log is printed.
+# When OUT is newer than every file of native/, nothing is compiled.
+# Output: one summary line (kernels, total spill bytes, where ptxas.log is); the kernels that spill
+# are named. The whole register report (~190 "ptxas info" lines) is printed only with JANUS_VERBOSE=1,
+# so that the ./janus launcher's first build and a plain Maven build stay readable.
 # nvcc is taken from $NVCC, then PATH, then $CUDA_HOME/bin, /usr/local/cuda/bin. The .cu files are
 # compiled as one translation unit (a generated file that #includes each of them), so nvcc runs once
 # and ptxas once per architecture; -Xptxas -v prints every kernel's registers and spills to the log.
@@ -13,9 +16,18 @@ out="${1:?usage: build.sh OUT.fatbin [WORK_DIR]}"
 work="${2:-$(mktemp -d)}"
 mkdir -p "$work" "$(dirname "$out")"
 
+verbose="${JANUS_VERBOSE:-0}"
+
+# summary LOG: "K kernels, no register spills" or "K kernels, N bytes of register spills in: a b"
+summary() {
+  awk '/Compiling entry function/ {name=$7; gsub(/\047/, "", name); if (!(name in kernel)) {kernel[name]; k++}}
+       /spill stores/ {b = $5 + $9; if (b > 0) {total += b; if (!(name in seen)) {seen[name]; list = list " " name}}}
+       END {printf "%d kernels, ", k; if (total == 0) print "no register spills"; else print total " bytes of register spills in:" list}' "$1"
+}
+
 if [[ -f "$out" && -f "$work/ptxas.log" && -z "$(find "$here" -newer "$out" -type f)" ]]; then
-  cat "$work/ptxas.log"
-  echo "native kernels: $out is up to date (registers and spills above are from its build)"
+  if [[ "$verbose" == 1 ]]; then cat "$work/ptxas.log"; fi
+  echo "native kernels: $out is up to date ($(summary "$work/ptxas.log"))"
   exit 0
 fi
 
@@ -55,12 +67,21 @@ unity="$work/janus_kernels_all.cu"
   done
 } > "$unity"
 
-echo "nvcc: $nvcc ($("$nvcc" --version | tail -1))"
+if [[ "$verbose" == 1 ]]; then echo "nvcc: $nvcc ($("$nvcc" --version | tail -1))"; fi
 start=$(date +%s)
+status=0
 "$nvcc" -fatbin -O3 -std=c++17 -Xptxas -v -Werror all-warnings -I"$here" \
   -gencode arch=compute_80,code=sm_80 \
   -gencode arch=compute_90a,code=sm_90a \
   -gencode arch=compute_90,code=compute_90 \
-  -o "$out.tmp" "$unity" 2>&1 | tee "$work/ptxas.log"
+  -o "$out.tmp" "$unity" > "$work/ptxas.log" 2>&1 || status=$?
+if [[ "$verbose" == 1 ]]; then cat "$work/ptxas.log"; fi
+if (( status != 0 )); then
+  # the errors, without the register report around them (all of it is in ptxas.log)
+  if [[ "$verbose" != 1 ]]; then grep -v -e '^ptxas info' -e 'bytes stack frame' "$work/ptxas.log" >&2 || true; fi
+  echo "error: nvcc ($nvcc) failed with status $status; full log: $work/ptxas.log" >&2
+  exit "$status"
+fi
 mv "$out.tmp" "$out"
-echo "native kernels: $out ($(stat -c %s "$out") bytes) in $(( $(date +%s) - start )) s"
+echo "native kernels: $out ($(stat -c %s "$out") bytes, $(summary "$work/ptxas.log")) in $(( $(date +%s) - start )) s;" \
+  "registers per kernel: $work/ptxas.log (JANUS_VERBOSE=1 prints them)"

@@ -13,6 +13,9 @@ name="janus-$version-linux-x86_64"
 jlink_cmd="${JAVA_HOME:+$JAVA_HOME/bin/}jlink"
 
 echo "bundle: building janus.jar" >&2
+# -Dmaven.test.skip=true: no test is compiled; janus-train declares janus-core's test-jar only when
+# tests are built (a profile in its pom), so this works with no ai.janus artifact installed. nvcc's
+# register report is printed only with JANUS_VERBOSE=1 (native/build.sh).
 ./mvnw -q -B -Dmaven.test.skip=true -pl janus-train -am package
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -140,7 +140,7 @@ public record Rendezvous(Launcher launcher, int rank, int worldSize, int localRa
         return masterAddr == null || isLoopback(masterAddr) ? "127.0.0.1" : hostName();
     }
 
-    private static boolean isLoopback(String host) {
+    static boolean isLoopback(String host) {
         return host.equals("localhost") || host.startsWith("127.") || host.equals("::1");
     }
 

@@ -6,10 +6,12 @@ import ai.janus.model.HfCheckpoint;
 import ai.janus.model.MistralConfig;
 import ai.janus.model.ParameterSet;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Properties;
 
 /**
  * {@code janus <command> [options]}. Commands:
@@ -38,6 +40,7 @@ public final class Janus {
               generate --model DIR ...      sample answers for JSONL prompts with the KV cache
               best-of-n --model DIR --reward-model DIR ...   N samples per prompt, the reward model picks one
               score --model DIR --data FILE ...              per-example sum and mean log-probs of SFT rows
+              --version                     janus's version (and the git commit it was built from, if known)
 
             Run 'janus <command> --help' for a command's options.
             """;
@@ -48,11 +51,38 @@ public final class Janus {
         System.exit(run(args, System.out, System.err));
     }
 
+    /**
+     * "janus VERSION (git SHORT_HASH)": the version Maven wrote into version.properties, the
+     * commit from git.properties (both in the jar, next to this class); "(git …)" only when known.
+     */
+    static String version() {
+        String version = property("version.properties", "version");
+        String git = property("git.properties", "git");
+        return "janus " + (version.isEmpty() ? "(version unknown)" : version) + (git.isEmpty() ? "" : " (git " + git + ")");
+    }
+
+    private static String property(String resource, String key) {
+        try (InputStream in = Janus.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                return "";
+            }
+            Properties p = new Properties();
+            p.load(in);
+            return p.getProperty(key, "").strip();
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
     /** Runs a command; returns the exit code. */
     static int run(String[] args, PrintStream out, PrintStream err) {
         if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help")) {
             (args.length == 0 ? err : out).print(USAGE);
             return args.length == 0 ? 2 : 0;
+        }
+        if (args[0].equals("--version") || args[0].equals("version")) {
+            out.println(version());
+            return 0;
         }
         List<String> rest = Arrays.asList(args).subList(1, args.length);
         try {

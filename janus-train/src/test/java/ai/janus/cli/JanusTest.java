@@ -46,6 +46,20 @@ class JanusTest {
     }
 
     @Test
+    void versionIsTheProjectsAndTheCommitsWhenKnown() throws Exception {
+        Outcome o = run("--version");
+        assertEquals(0, o.code(), o.err());
+        // the version of the parent pom this module is built from (surefire runs in janus-train/)
+        String pom = java.nio.file.Files.readString(Path.of("..", "pom.xml"));
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                "<artifactId>janus-parent</artifactId>\\s*<version>([^<]+)</version>").matcher(pom);
+        assertTrue(m.find(), "the parent pom's version");
+        assertTrue(o.out().matches("janus " + java.util.regex.Pattern.quote(m.group(1)) + "( \\(git [0-9a-f]{4,40}\\))?\n"),
+                o.out());
+        assertTrue(run("--help").out().contains("--version"), "the usage lists --version");
+    }
+
+    @Test
     void usageErrors() {
         assertEquals(2, run().code());
         assertEquals(2, run("frobnicate").code());

@@ -26,7 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
  * MASTER_ADDR=127.0.0.1, MASTER_PORT) meet in rank 0's loopback TCPStore and train together over
  * Gloo: their metrics and final model agree with one process training on the same global batch.
  * Then one of them is killed (or frozen) mid-run: the other exits within dist_timeout_seconds with
- * an error naming the rank, and the newest checkpoint left behind verifies and loads.
+ * an error naming the rank (and no C++ stack trace before it), and the newest checkpoint left
+ * behind verifies and loads.
  */
 class MultiProcessTrainingTest {
     static final int TIMEOUT_SECONDS = 20;
@@ -172,6 +173,10 @@ class MultiProcessTrainingTest {
             assertTrue(exited, c.name() + ": the surviving rank is still running after " + seconds + " s");
             String error = log.lines().filter(l -> l.matches("janus: rank \\d+: .*")).findFirst().orElse(log);
             System.out.printf("%s: rank %d exited after %.1f s: %s%n", c.name(), 1 - c.victim(), seconds, error);
+            // before janus's one line: no C++ stack trace from libtorch (c10d's warnings carry one)
+            List<String> before = log.lines().takeWhile(l -> !l.matches("janus: rank \\d+: .*")).toList();
+            assertTrue(before.stream().noneMatch(l -> l.startsWith("frame #") || l.startsWith("Exception raised from")),
+                    c.name() + ": a C++ stack trace before janus's message:\n" + log);
             assertEquals(1, survivor.exitValue(), log);
             assertTrue(error.contains(c.expected()), error);
             assertTrue(seconds < TIMEOUT_SECONDS + 5, c.name() + ": took " + seconds + " s (timeout " + TIMEOUT_SECONDS
