@@ -50,10 +50,7 @@ final class BestOfNCommand {
         Path modelDir = Path.of(args.require("--model")), rmDir = Path.of(args.require("--reward-model"));
         Path promptsFile = Path.of(args.require("--prompts")), outFile = Path.of(args.require("--out"));
         Path tokenizerFile = Path.of(args.get("--tokenizer", modelDir.resolve("tokenizer.model").toString()));
-        int n = (int) args.getLong("--n", 4);
-        if (n < 1) {
-            throw new Janus.UsageException("--n must be >= 1");
-        }
+        int n = args.getInt("--n", 4, 1, Integer.MAX_VALUE);
         SamplingConfig sampling = GenerateCommand.sampling(args);
         List<ObjectNode> rows = GenerateCommand.readPrompts(promptsFile);
         try (SentencePieceTokenizer tokenizer = SentencePieceTokenizer.load(tokenizerFile);

@@ -56,10 +56,7 @@ final class GenerateCommand {
         Path outFile = Path.of(args.require("--out"));
         Path tokenizerFile = Path.of(args.get("--tokenizer", modelDir.resolve("tokenizer.model").toString()));
         SamplingConfig sampling = sampling(args);
-        int batch = (int) args.getLong("--batch", 8);
-        if (batch < 1) {
-            throw new Janus.UsageException("--batch must be >= 1");
-        }
+        int batch = args.getInt("--batch", 8, 1, Integer.MAX_VALUE);
         List<ObjectNode> rows = readPrompts(promptsFile);
         try (SentencePieceTokenizer tokenizer = SentencePieceTokenizer.load(tokenizerFile);
              HfCheckpoint.Loaded model = HfCheckpoint.load(modelDir); Compute compute = Compute.cpu()) {
@@ -103,7 +100,7 @@ final class GenerateCommand {
     static SamplingConfig sampling(Args args) throws Janus.UsageException {
         try {
             return new SamplingConfig(args.getDouble("--temperature", 1.0), args.getDouble("--top-p", 0.9),
-                    args.getDouble("--repetition-penalty", 1.03), (int) args.getLong("--max-new-tokens", 1024),
+                    args.getDouble("--repetition-penalty", 1.03), args.getInt("--max-new-tokens", 1024, 1, Integer.MAX_VALUE),
                     args.getLong("--seed", 0));
         } catch (IllegalArgumentException e) {
             throw new Janus.UsageException(e.getMessage());

@@ -45,14 +45,14 @@ final class InitCommand {
                 vocab = t.vocabSize();
             }
         }
-        int hidden = (int) args.getLong("--hidden", preset.hiddenSize());
-        int heads = (int) args.getLong("--heads", preset.numAttentionHeads());
+        int hidden = dimension(args, "--hidden", preset.hiddenSize());
+        int heads = dimension(args, "--heads", preset.numAttentionHeads());
         MistralConfig config;
         try {
-            config = MistralConfig.of(vocab, hidden, (int) args.getLong("--ffn", preset.intermediateSize()),
-                    (int) args.getLong("--layers", preset.numHiddenLayers()), heads,
-                    (int) args.getLong("--kv-heads", preset.numKeyValueHeads()),
-                    (int) args.getLong("--head-dim", args.has("--hidden") || args.has("--heads") ? hidden / heads
+            config = MistralConfig.of(vocab, hidden, dimension(args, "--ffn", preset.intermediateSize()),
+                    dimension(args, "--layers", preset.numHiddenLayers()), heads,
+                    dimension(args, "--kv-heads", preset.numKeyValueHeads()),
+                    dimension(args, "--head-dim", args.has("--hidden") || args.has("--heads") ? Math.max(1, hidden / heads)
                             : preset.headDim()), preset.ropeTheta(), preset.slidingWindow(), false);
         } catch (IllegalArgumentException e) {
             throw new Janus.UsageException(e.getMessage());
@@ -69,5 +69,10 @@ final class InitCommand {
         out.printf("janus init: %,d-parameter Mistral (%d layers, hidden %d, vocab %d) written to %s%n",
                 config.parameterCount(), config.numHiddenLayers(), config.hiddenSize(), vocab, dir.toAbsolutePath());
         return 0;
+    }
+
+    /** A size of the model: a positive int, never a wrapped 64-bit value. */
+    private static int dimension(Args args, String name, int absent) throws Janus.UsageException {
+        return args.getInt(name, absent, 1, Integer.MAX_VALUE);
     }
 }

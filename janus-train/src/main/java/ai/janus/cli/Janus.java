@@ -141,7 +141,8 @@ public final class Janus {
         try {
             return Long.parseLong(text);
         } catch (NumberFormatException e) {
-            throw new UsageException(option + " expects an integer, got '" + text + "'");
+            throw new UsageException(option + (text.strip().matches("[+-]?[0-9]+")
+                    ? " is out of the 64-bit integer range, got '" : " expects an integer, got '") + text + "'");
         }
     }
 }

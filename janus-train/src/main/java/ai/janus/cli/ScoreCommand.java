@@ -50,10 +50,8 @@ final class ScoreCommand {
         Path modelDir = Path.of(args.require("--model")), data = Path.of(args.require("--data"));
         Path outFile = Path.of(args.require("--out"));
         Path tokenizerFile = Path.of(args.get("--tokenizer", modelDir.resolve("tokenizer.model").toString()));
-        int batch = (int) args.getLong("--batch", 8), maxTokens = (int) args.getLong("--max-tokens", 8192);
-        if (batch < 1 || maxTokens < 1) {
-            throw new Janus.UsageException("--batch and --max-tokens must be >= 1");
-        }
+        int batch = args.getInt("--batch", 8, 1, Integer.MAX_VALUE);
+        int maxTokens = args.getInt("--max-tokens", 8192, 1, Integer.MAX_VALUE);
         try (SentencePieceTokenizer tokenizer = SentencePieceTokenizer.load(tokenizerFile);
              HfCheckpoint.Loaded model = HfCheckpoint.load(modelDir); Compute compute = Compute.cpu()) {
             Validator validator = new Validator(data, ValidationRules.defaults(maxTokens));
