@@ -57,6 +57,10 @@ final class InitCommand {
         } catch (IllegalArgumentException e) {
             throw new Janus.UsageException(e.getMessage());
         }
+        String tooBig = config.memoryRefusal();
+        if (tooBig != null) {
+            throw new IllegalStateException(tooBig);
+        }
         DType dtype = switch (args.get("--dtype", "f32")) {
             case "f32" -> DType.F32;
             case "bf16" -> DType.BF16;
