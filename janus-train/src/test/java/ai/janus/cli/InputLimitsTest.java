@@ -5,8 +5,22 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.janus.cli.TrainingCommandsTest.Outcome;
+import ai.janus.data.TestData;
+import ai.janus.io.Json;
+import ai.janus.model.MistralConfig;
+import ai.janus.model.MistralWeights;
+import ai.janus.model.ParameterSet;
+import ai.janus.tensor.HostMemory;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -43,5 +57,88 @@ class InputLimitsTest {
                 "--n", "4294967298").contains("--n"));
         assertTrue(refused(2, "init", "--out", out.toString(), "--seed", "99999999999999999999")
                 .contains("out of the 64-bit integer range"));
+    }
+
+    @Test
+    void hugeModelsAreRefusedArithmeticallyBeforeAllocating() {
+        // hidden 10^9 overflowed a long in Tensor.allocate (ArithmeticException); 10^6 layers: OutOfMemoryError
+        String m = refused(1, "init", "--out", dir.resolve("a").toString(), "--hidden", "1000000000");
+        assertTrue(m.contains("needs more than 8 EiB; this machine has"), m);
+        m = refused(1, "init", "--out", dir.resolve("b").toString(), "--layers", "1000000");
+        assertTrue(m.matches(".*a model of [0-9,]+ parameters \\(1000000 layers, hidden 64\\) in F32 needs [0-9.]+ GiB; "
+                + "this machine has [0-9.]+ GiB \\((physical memory|-XX:MaxDirectMemorySize)\\)"), m);
+        assertFalse(Files.exists(dir.resolve("b")));
+    }
+
+    @Test
+    void aConfigWithABillionLayersIsOneLineNotMinutesOfGc() throws IOException {
+        Path model = tinyModel("m");
+        Path config = model.resolve("config.json");
+        Files.writeString(config, Files.readString(config).replaceFirst("\"num_hidden_layers\"\\s*:\\s*1",
+                "\"num_hidden_layers\": 1000000000"));
+        for (String command : List.of("summary", "generate")) {
+            String m = command.equals("summary") ? refused(1, "summary", model.toString())
+                    : refused(1, "generate", "--model", model.toString(), "--prompts", prompts().toString(), "--out",
+                    dir.resolve("o.jsonl").toString());
+            assertTrue(m.contains("config.json: num_hidden_layers 1000000000 cannot be: the safetensors files hold only"),
+                    m);
+        }
+    }
+
+    @Test
+    void summaryReadsHeadersOnlySoACheckpointLargerThanMemoryWorksAndLoadingItIsRefused() throws IOException {
+        // A sparse BF16 checkpoint whose F32 parameters exceed the memory janus may use: untied
+        // embeddings of V × 64 twice, V chosen from the limit. Today's summary allocated it all.
+        long limit = HostMemory.limit().bytes();
+        org.junit.jupiter.api.Assumptions.assumeTrue(limit < (1L << 40), "memory limit unknown or above 1 TiB");
+        int vocab = (int) Math.min(Integer.MAX_VALUE, limit / (2 * 64 * 4) + 1024);
+        MistralConfig config = MistralConfig.of(vocab, 64, 64, 1, 4, 2, 16, 10000.0, -1, false);
+        Path model = dir.resolve("huge");
+        Files.createDirectories(model);
+        Files.write(model.resolve("config.json"), Json.write(config.toJson()));
+        Map<String, Object> header = new LinkedHashMap<>();
+        long offset = 0;
+        for (ParameterSet.Spec spec : MistralWeights.specs(config)) {
+            long bytes = spec.numel() * 2;
+            header.put(spec.name(), Map.of("dtype", "BF16", "shape", spec.shape(), "data_offsets", List.of(offset,
+                    offset + bytes)));
+            offset += bytes;
+        }
+        byte[] json = Json.MAPPER.writeValueAsString(header).getBytes(StandardCharsets.UTF_8);
+        try (RandomAccessFile f = new RandomAccessFile(model.resolve("model.safetensors").toFile(), "rw")) {
+            f.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(json.length).array());
+            f.write(json);
+            f.setLength(8 + json.length + offset); // sparse: no disk used
+        }
+        Outcome o = TrainingCommandsTest.janus("summary", model.toString());
+        assertEquals(0, o.code(), o.err());
+        assertTrue(o.out().contains("vocab " + vocab), o.out());
+        String m = org.junit.jupiter.api.Assertions.assertThrows(ai.janus.io.InvalidFileException.class,
+                () -> ai.janus.model.HfCheckpoint.load(model)).getMessage();
+        assertTrue(m.contains("config.json: a model of ") && m.contains("GiB; this machine has "), m);
+    }
+
+    @Test
+    void aTokenizerPathOfDevZeroOrADirectoryIsOneLine() {
+        // Files.readAllBytes(/dev/zero) ran out of heap: OutOfMemoryError
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(Path.of("/dev/zero")));
+        String m = refused(1, "init", "--out", dir.resolve("z").toString(), "--tokenizer", "/dev/zero");
+        assertTrue(m.contains("/dev/zero: larger than 256 MiB; not a SentencePiece tokenizer model"), m);
+        m = refused(1, "init", "--out", dir.resolve("z").toString(), "--tokenizer", dir.toString());
+        assertTrue(m.contains("is a directory, not a tokenizer model"), m);
+    }
+
+    private Path tinyModel(String name) {
+        Path model = dir.resolve(name);
+        assertEquals(0, TrainingCommandsTest.janus("init", "--out", model.toString(), "--tokenizer",
+                TestData.mistralTokenizer().toString(), "--hidden", "32", "--layers", "1", "--heads", "4", "--kv-heads",
+                "2", "--ffn", "64").code());
+        return model;
+    }
+
+    private Path prompts() throws IOException {
+        Path p = dir.resolve("prompts.jsonl");
+        Files.writeString(p, "{\"prompt\": \"hi\"}\n");
+        return p;
     }
 }
