@@ -110,6 +110,7 @@ final class GenerateCommand {
     /** Rows with a string "prompt" and an optional string "system"; errors name file and line. */
     static List<ObjectNode> readPrompts(Path file) throws IOException {
         List<String> lines;
+        ai.janus.data.JsonlReader.requireRegularFile(file); // /dev/zero would fill the heap
         try {
             lines = Files.readAllLines(file, StandardCharsets.UTF_8);
         } catch (java.nio.file.NoSuchFileException e) {

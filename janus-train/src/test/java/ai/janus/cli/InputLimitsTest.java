@@ -128,6 +128,33 @@ class InputLimitsTest {
         assertTrue(m.contains("is a directory, not a tokenizer model"), m);
     }
 
+    @Test
+    void dataFilesThatAreFifosDevicesOrDirectoriesAreRefusedUpFront() throws Exception {
+        // /dev/zero spun forever in the 16 MiB line skipper; a FIFO blocked (and a run read it twice,
+        // the second time for the data fingerprint, hanging there); generate --prompts /dev/zero ran out of heap
+        Path fifo = dir.resolve("rows.fifo");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(Path.of("/dev/zero"))
+                && new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor() == 0);
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(30), () -> {
+            String m = refused(1, "data", "check", "/dev/zero", "--format", "bench");
+            assertTrue(m.contains("/dev/zero: is not a regular file (a FIFO, socket or device)"), m);
+            m = refused(1, "data", "check", fifo.toString(), "--format", "bench");
+            assertTrue(m.contains("rows.fifo: is not a regular file"), m);
+            m = refused(1, "data", "check", dir.toString(), "--format", "bench");
+            assertTrue(m.contains(": is a directory, not a JSONL file"), m);
+            m = refused(1, "generate", "--model", dir.toString(), "--prompts", "/dev/zero", "--out",
+                    dir.resolve("o.jsonl").toString());
+            assertTrue(m.contains("/dev/zero: is not a regular file"), m);
+            // the run's second read of its datasets, for the fingerprint, refuses the same way
+            ai.janus.train.config.RunConfig config = ai.janus.train.config.RunConfig.parse(Path.of("run.yaml"),
+                    "base_model: m\ndatasets:\n  - path: " + fifo + "\n    type: sft\nlearning_rate: 1.0e-5\n"
+                            + "output_dir: out\n");
+            m = org.junit.jupiter.api.Assertions.assertThrows(ai.janus.data.DataException.class,
+                    () -> ai.janus.train.objective.RunObjectives.dataFingerprint(config)).getMessage();
+            assertTrue(m.contains("rows.fifo: is not a regular file"), m);
+        });
+    }
+
     private Path tinyModel(String name) {
         Path model = dir.resolve(name);
         assertEquals(0, TrainingCommandsTest.janus("init", "--out", model.toString(), "--tokenizer",
