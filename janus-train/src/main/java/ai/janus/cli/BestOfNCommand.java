@@ -53,13 +53,14 @@ final class BestOfNCommand {
         int n = args.getInt("--n", 4, 1, Integer.MAX_VALUE);
         SamplingConfig sampling = GenerateCommand.sampling(args);
         List<ObjectNode> rows = GenerateCommand.readPrompts(promptsFile);
-        try (SentencePieceTokenizer tokenizer = SentencePieceTokenizer.load(tokenizerFile);
+        try (SentencePieceTokenizer tokenizer = GenerateCommand.checkedTokenizer(tokenizerFile, modelDir, rmDir);
              HfCheckpoint.Loaded policy = HfCheckpoint.load(modelDir); RewardModel.Loaded rm = RewardModel.load(rmDir);
              Compute compute = Compute.cpu()) {
             ChatTemplate template = new ChatTemplate(tokenizer);
             BestOfN best = new BestOfN(new Generator(new Mistral(policy.config(), policy.weights(), compute.backend()), tokenizer.eosId()),
                     new RewardModel(rm.config(), rm.parameters(), compute.backend()), rm.normalization(), template);
             StringBuilder output = new StringBuilder();
+            long notFinite = 0;
             for (int i = 0; i < rows.size(); i++) {
                 ObjectNode row = rows.get(i);
                 BestOfN.Choice c = best.choose(row.path("system").asText(""), row.get("prompt").asText(), n, sampling, i);
@@ -69,14 +70,25 @@ final class BestOfNCommand {
                 for (int j = 0; j < n; j++) {
                     ObjectNode s = samples.addObject();
                     s.put("response", c.responses().get(j));
-                    s.put("reward", c.rewards()[j]);
-                    s.put("score", c.scores()[j]);
+                    // JSON has no NaN (Jackson would write the string "NaN"): null, counted for one warning
+                    for (String key : new String[] {"reward", "score"}) {
+                        double v = key.equals("reward") ? c.rewards()[j] : c.scores()[j];
+                        if (Double.isFinite(v)) {
+                            s.put(key, v);
+                        } else {
+                            s.putNull(key);
+                            notFinite++;
+                        }
+                    }
                 }
                 output.append(Json.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsString(row))
                         .append('\n');
                 err.printf("best-of-%d: %d/%d prompts%n", n, i + 1, rows.size());
             }
             AtomicFiles.write(outFile, output.toString().getBytes(StandardCharsets.UTF_8));
+            if (notFinite > 0) {
+                err.println("warning: " + notFinite + " reward(s) or score(s) were NaN or infinite, written as null");
+            }
             out.printf("janus best-of-n: %d prompts × %d samples, best answers written to %s%n", rows.size(), n,
                     outFile.toAbsolutePath());
         }

@@ -58,7 +58,7 @@ final class GenerateCommand {
         SamplingConfig sampling = sampling(args);
         int batch = args.getInt("--batch", 8, 1, Integer.MAX_VALUE);
         List<ObjectNode> rows = readPrompts(promptsFile);
-        try (SentencePieceTokenizer tokenizer = SentencePieceTokenizer.load(tokenizerFile);
+        try (SentencePieceTokenizer tokenizer = checkedTokenizer(tokenizerFile, modelDir);
              HfCheckpoint.Loaded model = HfCheckpoint.load(modelDir); Compute compute = Compute.cpu()) {
             ChatTemplate template = new ChatTemplate(tokenizer);
             Generator generator = new Generator(new Mistral(model.config(), model.weights(), compute.backend()), tokenizer.eosId());
@@ -94,6 +94,30 @@ final class GenerateCommand {
             out.printf("janus generate: %d answers written to %s%n", rows.size(), outFile.toAbsolutePath());
         }
         return 0;
+    }
+
+    /**
+     * The tokenizer at {@code tokenizerFile}, checked against every model directory's config.json
+     * before any weights load: the model's vocab_size must equal the tokenizer's number of pieces,
+     * as a training run requires, else one line names both files (a 32000-piece tokenizer on a
+     * 1000-row model used to fail only in the forward pass, on a token id).
+     */
+    static SentencePieceTokenizer checkedTokenizer(Path tokenizerFile, Path... modelDirs) throws IOException {
+        SentencePieceTokenizer tokenizer = SentencePieceTokenizer.load(tokenizerFile);
+        try {
+            for (Path dir : modelDirs) {
+                Path configFile = dir.resolve(HfCheckpoint.CONFIG_FILE);
+                int vocab = ai.janus.model.MistralConfig.read(configFile).vocabSize();
+                if (vocab != tokenizer.vocabSize()) {
+                    throw new InvalidFileException(configFile, "vocab_size " + vocab + " disagrees with the "
+                            + tokenizer.vocabSize() + " pieces of " + tokenizerFile);
+                }
+            }
+            return tokenizer;
+        } catch (IOException | RuntimeException e) {
+            tokenizer.close();
+            throw e;
+        }
     }
 
     /** The sampling options shared with best-of-n: the Janus settings unless given. */

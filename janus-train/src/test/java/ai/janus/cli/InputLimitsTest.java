@@ -155,6 +155,47 @@ class InputLimitsTest {
         });
     }
 
+    @Test
+    void scoreAndGenerateCheckTheTokenizerAgainstTheModelAtLoad() throws IOException {
+        // a 1000-row model with the 32000-piece tokenizer failed only in the forward pass, on a token id
+        Path model = dir.resolve("v1000");
+        assertEquals(0, TrainingCommandsTest.janus("init", "--out", model.toString(), "--hidden", "32", "--layers", "1",
+                "--heads", "4", "--kv-heads", "2", "--ffn", "64").code());
+        Path data = dir.resolve("sft.jsonl");
+        TrainingCommandsTest.writeSftData(data);
+        String tokenizer = TestData.mistralTokenizer().toString();
+        String m = refused(1, "score", "--model", model.toString(), "--tokenizer", tokenizer, "--data", data.toString(),
+                "--out", dir.resolve("s.jsonl").toString());
+        assertTrue(m.contains(model.resolve("config.json") + ": vocab_size 1000 disagrees with the 32000 pieces of "
+                + tokenizer), m);
+        m = refused(1, "generate", "--model", model.toString(), "--tokenizer", tokenizer, "--prompts",
+                prompts().toString(), "--out", dir.resolve("o.jsonl").toString());
+        assertTrue(m.contains("config.json: vocab_size 1000 disagrees with the 32000 pieces of " + tokenizer), m);
+    }
+
+    @Test
+    void aNaNScoreIsJsonNullAndOneWarningLine() throws IOException {
+        // Jackson wrote a NaN log-prob as the string "NaN"
+        Path model = tinyModel("nan");
+        try (ai.janus.model.HfCheckpoint.Loaded m = ai.janus.model.HfCheckpoint.load(model)) {
+            m.parameters().get(MistralWeights.FINAL_NORM).floats().put(0, Float.NaN);
+            ai.janus.model.HfCheckpoint.save(model, m.config(), m.parameters(), ai.janus.tensor.DType.F32,
+                    ai.janus.model.HfCheckpoint.DEFAULT_MAX_SHARD_BYTES);
+        }
+        Path data = dir.resolve("sft.jsonl"), out = dir.resolve("scores.jsonl");
+        TrainingCommandsTest.writeSftData(data);
+        Outcome o = TrainingCommandsTest.janus("score", "--model", model.toString(), "--data", data.toString(), "--out",
+                out.toString());
+        assertEquals(0, o.code(), o.err());
+        String scores = Files.readString(out);
+        assertFalse(scores.contains("NaN"), scores);
+        assertTrue(scores.lines().allMatch(l -> l.contains("\"sum_logprob\":null,\"mean_logprob\":null")), scores);
+        List<String> warnings = o.err().lines().filter(l -> l.startsWith("warning:")).toList();
+        assertEquals(1, warnings.size(), o.err());
+        assertTrue(warnings.get(0).contains("12 row(s) scored NaN or infinity, written as null: line(s) 1, 2"),
+                warnings.get(0));
+    }
+
     private Path tinyModel(String name) {
         Path model = dir.resolve(name);
         assertEquals(0, TrainingCommandsTest.janus("init", "--out", model.toString(), "--tokenizer",
