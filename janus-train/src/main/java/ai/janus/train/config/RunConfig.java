@@ -104,6 +104,13 @@ public record RunConfig(
     /** -1 in {@link #maxSteps}, {@link #warmupSteps}, {@link #saveSteps} and -1.0 in {@link #warmupRatio}: not set. */
     public static final long UNSET = -1;
 
+    /**
+     * The most samples one rank's optimizer step may take (micro_batch_size ×
+     * gradient_accumulation_steps): a step's sample indices are held at once, and 2^24 is far
+     * beyond any real batch.
+     */
+    public static final long MAX_STEP_SAMPLES = 1L << 24;
+
     /** One year: longer timeouts would overflow the milliseconds the communicators wait in. */
     public static final long MAX_DIST_TIMEOUT_SECONDS = 365L * 24 * 3600;
 
@@ -212,7 +219,7 @@ public record RunConfig(
             }
             Path baseModel = Path.of(text("base_model", null));
             String tokenizer = text("tokenizer", "");
-            return new RunConfig(
+            RunConfig c = new RunConfig(
                     baseModel,
                     tokenizer.isEmpty() ? baseModel.resolve("tokenizer.model") : Path.of(tokenizer),
                     datasets(),
@@ -249,6 +256,13 @@ public record RunConfig(
                     number("bucket_size_mb", 25, 0, false),
                     integer("dist_timeout_seconds", 600, 1, MAX_DIST_TIMEOUT_SECONDS),
                     backendKind());
+            long perStep = (long) c.microBatchSize() * c.gradientAccumulationSteps();
+            if (perStep > MAX_STEP_SAMPLES) {
+                throw error(present("gradient_accumulation_steps") ? "gradient_accumulation_steps" : "micro_batch_size",
+                        "micro_batch_size × gradient_accumulation_steps is " + perStep + " samples per step and rank;"
+                                + " janus allows at most " + MAX_STEP_SAMPLES);
+            }
+            return c;
         }
 
         private StrategyKind strategy() throws InvalidFileException {

@@ -110,7 +110,14 @@ class RunConfigTest {
         assertTrue(refused(MINIMAL + "save_total_limit: -4294967296\n").contains("'save_total_limit'"));
         assertTrue(refused(MINIMAL + "seed: 18446744073709551616\n").contains("'seed'"));
         assertTrue(refused(MINIMAL + "dist_timeout_seconds: 9223372036854775807\n").contains("'dist_timeout_seconds'"));
-        assertEquals(2147483647, RunConfig.parse(FILE, MINIMAL + "micro_batch_size: 2147483647\n").microBatchSize());
+        // 2^31 - 1 fits an int but not a step: Trainer's int[micro_batch_size] failed with "Requested array size
+        // exceeds VM limit"
+        m = refused(MINIMAL + "micro_batch_size: 2147483647\n");
+        assertTrue(m.contains("line 7: micro_batch_size × gradient_accumulation_steps is 2147483647 samples per step"
+                + " and rank; janus allows at most 16777216"), m);
+        assertTrue(refused(MINIMAL + "micro_batch_size: 4096\ngradient_accumulation_steps: 4097\n").contains("line 8"));
+        assertEquals(16777216, RunConfig.parse(FILE, MINIMAL + "micro_batch_size: 4096\ngradient_accumulation_steps: 4096\n")
+                .microBatchSize() * 4096);
         assertEquals(Long.MIN_VALUE, RunConfig.parse(FILE, MINIMAL + "seed: -9223372036854775808\n").seed());
     }
 
