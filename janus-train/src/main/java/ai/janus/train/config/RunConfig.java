@@ -111,6 +111,9 @@ public record RunConfig(
      */
     public static final long MAX_STEP_SAMPLES = 1L << 24;
 
+    /** The largest run config read (a real one is a few KiB). */
+    public static final int MAX_CONFIG_BYTES = 1 << 20;
+
     /** One year: longer timeouts would overflow the milliseconds the communicators wait in. */
     public static final long MAX_DIST_TIMEOUT_SECONDS = 365L * 24 * 3600;
 
@@ -130,8 +133,21 @@ public record RunConfig(
     /** Reads and validates {@code file}; relative paths in it are resolved against the working directory. */
     public static RunConfig read(Path file) throws InvalidFileException {
         String text;
-        try {
-            text = Files.readString(file);
+        if (Files.isDirectory(file)) {
+            throw new InvalidFileException(file, "is a directory, not a run config");
+        }
+        // At most MAX_CONFIG_BYTES + 1 bytes: /dev/zero is refused instead of filling the heap.
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            byte[] bytes = in.readNBytes(MAX_CONFIG_BYTES + 1);
+            if (bytes.length > MAX_CONFIG_BYTES) {
+                throw new InvalidFileException(file, "larger than " + (MAX_CONFIG_BYTES >> 20) + " MiB; not a run config");
+            }
+            text = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                    .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+        } catch (InvalidFileException e) {
+            throw e;
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new InvalidFileException(file, "not valid UTF-8 text");
         } catch (NoSuchFileException e) {
             throw new InvalidFileException(file, "file not found");
         } catch (IOException e) {

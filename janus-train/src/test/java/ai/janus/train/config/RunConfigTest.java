@@ -138,4 +138,19 @@ class RunConfigTest {
         assertTrue(m.contains("line 8: YAML aliases (*s) are not supported"), m);
         assertTrue(refused(MINIMAL + "seed: *nowhere\n").contains("line 7"));
     }
+
+    @Test
+    void aConfigPathThatIsNotATextFileIsOneLine(@org.junit.jupiter.api.io.TempDir Path dir) throws java.io.IOException {
+        // /dev/zero filled the heap (OutOfMemoryError) in Files.readString
+        if (java.nio.file.Files.exists(Path.of("/dev/zero"))) {
+            InvalidFileException e = assertThrows(InvalidFileException.class, () -> RunConfig.read(Path.of("/dev/zero")));
+            assertEquals("/dev/zero: larger than 1 MiB; not a run config", e.getMessage());
+        }
+        assertTrue(assertThrows(InvalidFileException.class, () -> RunConfig.read(dir)).getMessage()
+                .endsWith(": is a directory, not a run config"));
+        Path binary = java.nio.file.Files.write(dir.resolve("run.yaml"), new byte[] {(byte) 0xff, (byte) 0xfe, 'a'});
+        assertEquals(binary + ": not valid UTF-8 text",
+                assertThrows(InvalidFileException.class, () -> RunConfig.read(binary)).getMessage());
+        assertTrue(refused(MINIMAL + "max_steps: 99999999999999999999999\n").contains("line 7: 'max_steps'"));
+    }
 }
