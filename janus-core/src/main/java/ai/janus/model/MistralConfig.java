@@ -228,7 +228,9 @@ public record MistralConfig(
             return absent;
         }
         if (!v.isIntegralNumber() || !v.canConvertToInt()) {
-            throw new InvalidFileException(file, "field \"" + field + "\" must be an integer, found " + v);
+            throw new InvalidFileException(file, "field \"" + field + "\" must be an integer"
+                    + (v.isIntegralNumber() ? " in [" + Integer.MIN_VALUE + ", " + Integer.MAX_VALUE + "]" : "")
+                    + ", found " + v);
         }
         return v.intValue();
     }
