@@ -196,6 +196,29 @@ class InputLimitsTest {
                 warnings.get(0));
     }
 
+    @Test
+    void aConfigJsonThatIsDevZeroOrADirectoryIsOneLine() throws IOException {
+        // Json.read used Files.readAllBytes: /dev/zero ran out of heap
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(Path.of("/dev/zero")));
+        Path model = tinyModel("z");
+        Files.delete(model.resolve("config.json"));
+        Files.createSymbolicLink(model.resolve("config.json"), Path.of("/dev/zero"));
+        String m = refused(1, "summary", model.toString());
+        assertTrue(m.contains("config.json: larger than 64 MiB; not a config or index JSON file"), m);
+        Files.delete(model.resolve("config.json"));
+        Files.createDirectory(model.resolve("config.json"));
+        assertTrue(refused(1, "summary", model.toString()).contains("config.json: is a directory, not a JSON file"));
+    }
+
+    @Test
+    void theLineLimitFitsAJavaArray() throws IOException {
+        Path data = dir.resolve("sft.jsonl");
+        TrainingCommandsTest.writeSftData(data);
+        String m = refused(2, "data", "check", data.toString(), "--format", "sft", "--tokenizer",
+                TestData.mistralTokenizer().toString(), "--max-line-bytes", "9223372036854775807");
+        assertTrue(m.contains("the line limit must be in [1, 2147483639] bytes, got 9223372036854775807"), m);
+    }
+
     private Path tinyModel(String name) {
         Path model = dir.resolve(name);
         assertEquals(0, TrainingCommandsTest.janus("init", "--out", model.toString(), "--tokenizer",
