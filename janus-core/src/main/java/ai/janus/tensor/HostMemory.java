@@ -40,7 +40,11 @@ public final class HostMemory {
      * "{what} needs 36.0 GiB; this machine has 23.4 GiB (physical memory)".
      */
     public static String refusal(String what, long bytes) {
-        Limit limit = limit();
+        return refusal(what, bytes, limit());
+    }
+
+    /** {@link #refusal(String, long)} against a given limit. */
+    public static String refusal(String what, long bytes, Limit limit) {
         if (bytes >= 0 && bytes <= limit.bytes()) {
             return null;
         }
