@@ -49,6 +49,7 @@ final class BestOfNCommand {
         args.positionals(0, "options only");
         Path modelDir = Path.of(args.require("--model")), rmDir = Path.of(args.require("--reward-model"));
         Path promptsFile = Path.of(args.require("--prompts")), outFile = Path.of(args.require("--out"));
+        ai.janus.io.AtomicFiles.checkWritable(outFile);
         Path tokenizerFile = Path.of(args.get("--tokenizer", modelDir.resolve("tokenizer.model").toString()));
         int n = args.getInt("--n", 4, 1, Integer.MAX_VALUE);
         SamplingConfig sampling = GenerateCommand.sampling(args);

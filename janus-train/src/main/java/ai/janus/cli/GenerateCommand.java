@@ -54,6 +54,7 @@ final class GenerateCommand {
         args.positionals(0, "options only");
         Path modelDir = Path.of(args.require("--model")), promptsFile = Path.of(args.require("--prompts"));
         Path outFile = Path.of(args.require("--out"));
+        AtomicFiles.checkWritable(outFile); // before the generation, not after it
         Path tokenizerFile = Path.of(args.get("--tokenizer", modelDir.resolve("tokenizer.model").toString()));
         SamplingConfig sampling = sampling(args);
         int batch = args.getInt("--batch", 8, 1, Integer.MAX_VALUE);

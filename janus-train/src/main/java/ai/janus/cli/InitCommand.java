@@ -33,6 +33,10 @@ final class InitCommand {
         }
         args.positionals(0, "no positional arguments");
         Path dir = Path.of(args.require("--out"));
+        if (java.nio.file.Files.exists(dir) && !java.nio.file.Files.isDirectory(dir)) {
+            throw new ai.janus.io.InvalidFileException(dir, "exists and is not a directory; --out names the model"
+                    + " directory to write");
+        }
         Path tokenizer = args.has("--tokenizer") ? Path.of(args.get("--tokenizer", null)) : null;
         MistralConfig preset = switch (args.get("--preset", "tiny")) {
             case "tiny" -> MistralConfig.tiny(1000);

@@ -59,6 +59,7 @@ final class ScoreCommand {
         args.positionals(0, "options only");
         Path modelDir = Path.of(args.require("--model")), data = Path.of(args.require("--data"));
         Path outFile = Path.of(args.require("--out"));
+        AtomicFiles.checkWritable(outFile);
         Path tokenizerFile = Path.of(args.get("--tokenizer", modelDir.resolve("tokenizer.model").toString()));
         int batch = args.getInt("--batch", 8, 1, Integer.MAX_VALUE);
         int maxTokens = args.getInt("--max-tokens", 8192, 1, Integer.MAX_VALUE);

@@ -219,6 +219,24 @@ class InputLimitsTest {
         assertTrue(m.contains("the line limit must be in [1, 2147483639] bytes, got 9223372036854775807"), m);
     }
 
+    @Test
+    void outputPathsThatCannotBeOutputFilesAreRefusedBeforeTheWork() throws Exception {
+        // the atomic rename replaced an existing FIFO or device (as root, /dev/full) with a plain file;
+        // a missing directory or an existing file as init's --out was a bare path with no problem named
+        Path model = tinyModel("m"), fifo = dir.resolve("out.fifo"), file = Files.writeString(dir.resolve("f"), "x");
+        org.junit.jupiter.api.Assumptions.assumeTrue(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor() == 0);
+        String m = refused(1, "generate", "--model", model.toString(), "--prompts", prompts().toString(), "--out",
+                fifo.toString(), "--max-new-tokens", "2");
+        assertTrue(m.contains("out.fifo: exists and is not a regular file (a FIFO or device)"), m);
+        assertFalse(Files.isRegularFile(fifo), "the FIFO is still a FIFO");
+        m = refused(1, "score", "--model", model.toString(), "--data", prompts().toString(), "--out",
+                dir.resolve("nowhere/s.jsonl").toString());
+        assertTrue(m.contains("nowhere/s.jsonl: cannot write: ") && m.contains("nowhere is not a directory"), m);
+        assertTrue(refused(1, "generate", "--model", model.toString(), "--prompts", prompts().toString(), "--out",
+                dir.toString()).contains(": is a directory; name an output file"));
+        assertTrue(refused(1, "init", "--out", file.toString()).contains("f: exists and is not a directory"));
+    }
+
     private Path tinyModel(String name) {
         Path model = dir.resolve(name);
         assertEquals(0, TrainingCommandsTest.janus("init", "--out", model.toString(), "--tokenizer",
