@@ -10,14 +10,11 @@ import ai.janus.io.InvalidFileException;
 import ai.janus.io.Json;
 import ai.janus.model.HfCheckpoint;
 import ai.janus.model.Mistral;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -132,34 +129,25 @@ final class GenerateCommand {
         }
     }
 
-    /** Rows with a string "prompt" and an optional string "system"; errors name file and line. */
+    /**
+     * Rows with a string "prompt" and an optional string "system"; errors name file and line. Read
+     * as training data is, with the 16 MiB line limit: a huge line is an error, not a full heap.
+     */
     static List<ObjectNode> readPrompts(Path file) throws IOException {
-        List<String> lines;
-        ai.janus.data.JsonlReader.requireRegularFile(file); // /dev/zero would fill the heap
-        try {
-            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-        } catch (java.nio.file.NoSuchFileException e) {
-            throw new InvalidFileException(file, "file not found");
-        } catch (java.nio.charset.MalformedInputException e) {
-            throw new InvalidFileException(file, "not valid UTF-8");
-        }
         List<ObjectNode> rows = new ArrayList<>();
-        for (int i = 0; i < lines.size(); i++) {
-            String line = lines.get(i);
-            if (line.isBlank()) {
-                continue;
+        try (ai.janus.data.JsonlReader reader = ai.janus.data.JsonlReader.open(file,
+                ai.janus.data.ValidationRules.DEFAULT_MAX_LINE_BYTES)) {
+            for (ai.janus.data.JsonlReader.Line line; (line = reader.next()) != null; ) {
+                if (line.problem() != null) {
+                    throw new ai.janus.data.DataException(file, line.problem());
+                }
+                ObjectNode n = line.row();
+                if (!n.path("prompt").isTextual() || (n.has("system") && !n.get("system").isTextual())) {
+                    throw new InvalidFileException(file, "line " + line.number() + ": expected an object with a string"
+                            + " \"prompt\" and an optional string \"system\"");
+                }
+                rows.add(n);
             }
-            JsonNode n;
-            try {
-                n = Json.MAPPER.readTree(line);
-            } catch (JsonProcessingException e) {
-                throw new InvalidFileException(file, "line " + (i + 1) + ": invalid JSON: " + e.getOriginalMessage());
-            }
-            if (!n.isObject() || !n.path("prompt").isTextual() || (n.has("system") && !n.get("system").isTextual())) {
-                throw new InvalidFileException(file, "line " + (i + 1) + ": expected an object with a string \"prompt\""
-                        + " and an optional string \"system\"");
-            }
-            rows.add((ObjectNode) n);
         }
         return rows;
     }

@@ -237,6 +237,27 @@ class InputLimitsTest {
         assertTrue(refused(1, "init", "--out", file.toString()).contains("f: exists and is not a directory"));
     }
 
+    @Test
+    void aPromptLineOverTheLineLimitIsAnErrorNotAFullHeap() throws IOException {
+        // readAllLines held the whole file: one 300 MiB line filled a small heap (OutOfMemoryError)
+        Path model = tinyModel("m"), prompts = dir.resolve("big.jsonl");
+        try (var out = Files.newBufferedWriter(prompts)) {
+            out.write("{\"prompt\": \"");
+            char[] a = new char[1 << 20];
+            java.util.Arrays.fill(a, 'a');
+            for (int i = 0; i < 17; i++) {
+                out.write(a);
+            }
+            out.write("\"}\n");
+        }
+        String m = refused(1, "generate", "--model", model.toString(), "--prompts", prompts.toString(), "--out",
+                dir.resolve("o.jsonl").toString());
+        assertTrue(m.contains("big.jsonl:1: line of 17,825,806 bytes is longer than the limit of 16,777,216 bytes"), m);
+        Files.writeString(prompts, "{\"prompt\": 3}\n");
+        assertTrue(refused(1, "generate", "--model", model.toString(), "--prompts", prompts.toString(), "--out",
+                dir.resolve("o.jsonl").toString()).contains("big.jsonl: line 1: expected an object with a string"));
+    }
+
     private Path tinyModel(String name) {
         Path model = dir.resolve(name);
         assertEquals(0, TrainingCommandsTest.janus("init", "--out", model.toString(), "--tokenizer",
