@@ -187,7 +187,12 @@ public record RunConfig(
         Map<String, Integer> lines = new HashMap<>();
         try (JsonParser p = YAML.getFactory().createParser(text)) {
             int depth = 0;
+            boolean rootDone = false;
             for (JsonToken t; (t = p.nextToken()) != null; ) {
+                if (rootDone) { // Jackson's tree reads the first document only: the rest would be ignored
+                    throw new InvalidFileException(file, "line " + p.currentTokenLocation().getLineNr()
+                            + ": a second YAML document; a run config is one document (remove the '---')");
+                }
                 if (p instanceof YAMLParser y && y.isCurrentAlias()) {
                     throw new InvalidFileException(file, "line " + p.currentTokenLocation().getLineNr()
                             + ": YAML aliases (*" + p.getText() + ") are not supported; write the value itself");
@@ -196,6 +201,7 @@ public record RunConfig(
                     depth++;
                 } else if (t == JsonToken.END_OBJECT || t == JsonToken.END_ARRAY) {
                     depth--;
+                    rootDone = depth == 0;
                 } else if (t == JsonToken.FIELD_NAME && depth == 1) {
                     lines.putIfAbsent(p.currentName(), p.currentTokenLocation().getLineNr());
                 }

@@ -153,4 +153,11 @@ class RunConfigTest {
                 assertThrows(InvalidFileException.class, () -> RunConfig.read(binary)).getMessage());
         assertTrue(refused(MINIMAL + "max_steps: 99999999999999999999999\n").contains("line 7: 'max_steps'"));
     }
+
+    @Test
+    void aSecondYamlDocumentIsRefusedNotIgnored() {
+        // Jackson's tree read the first document only: seed: 5 after '---' was silently dropped
+        String m = refused(MINIMAL + "---\nseed: 5\n");
+        assertTrue(m.contains("line 8: a second YAML document"), m);
+    }
 }
