@@ -32,10 +32,12 @@ final class BestOfNCommand {
               Prompts are rows {"system": ..., "prompt": ...} (other fields kept). The reward model is read at the EOS
               of "<s>[INST] {system}\\n{prompt} [/INST] {response} </s>" and normalised as (r - mean) / std.
             options:
-              --n N                      samples per prompt (default 4)
+              --n N                      samples per prompt (default 4, at most 4096)
               --temperature T --top-p P --repetition-penalty R --max-new-tokens N --seed S   as janus generate
               --tokenizer MODEL          default DIR/tokenizer.model (shared by both models)
             """;
+
+    static final int MAX_N = 4096;
 
     private BestOfNCommand() {}
 
@@ -51,7 +53,9 @@ final class BestOfNCommand {
         Path promptsFile = Path.of(args.require("--prompts")), outFile = Path.of(args.require("--out"));
         ai.janus.io.AtomicFiles.checkWritable(outFile);
         Path tokenizerFile = Path.of(args.get("--tokenizer", modelDir.resolve("tokenizer.model").toString()));
-        int n = args.getInt("--n", 4, 1, Integer.MAX_VALUE);
+        // the N samples of a prompt are decoded together: 4096 is far past any best-of-N in use, and
+        // keeps the per-sample arrays and KV cache rows of a mistyped N from filling memory
+        int n = args.getInt("--n", 4, 1, MAX_N);
         SamplingConfig sampling = GenerateCommand.sampling(args);
         List<ObjectNode> rows = GenerateCommand.readPrompts(promptsFile);
         try (SentencePieceTokenizer tokenizer = GenerateCommand.checkedTokenizer(tokenizerFile, modelDir, rmDir);

@@ -55,6 +55,8 @@ class InputLimitsTest {
                 .contains("--max-tokens"));
         assertTrue(refused(2, "best-of-n", "--model", "m", "--reward-model", "r", "--prompts", "p", "--out", "o",
                 "--n", "4294967298").contains("--n"));
+        assertTrue(refused(2, "best-of-n", "--model", "m", "--reward-model", "r", "--prompts", "p", "--out", "o",
+                "--n", "2147483647").contains("--n must be an integer in [1, 4096], got 2147483647"));
         assertTrue(refused(2, "init", "--out", out.toString(), "--seed", "99999999999999999999")
                 .contains("out of the 64-bit integer range"));
     }
