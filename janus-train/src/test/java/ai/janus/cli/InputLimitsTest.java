@@ -260,6 +260,19 @@ class InputLimitsTest {
                 dir.resolve("o.jsonl").toString()).contains("big.jsonl: line 1: expected an object with a string"));
     }
 
+    @Test
+    void aKvCacheLargerThanMemoryIsRefusedBeforeAllocating() throws IOException {
+        // max_position_embeddings 2^31 - 1 lets --max-new-tokens ask for a 256 GiB cache
+        org.junit.jupiter.api.Assumptions.assumeTrue(HostMemory.limit().bytes() < (200L << 30));
+        Path model = tinyModel("kv"), config = model.resolve("config.json");
+        Files.writeString(config, Files.readString(config).replaceFirst("\"max_position_embeddings\"\\s*:\\s*\\d+",
+                "\"max_position_embeddings\": 2147483647"));
+        String m = refused(1, "generate", "--model", model.toString(), "--prompts", prompts().toString(), "--out",
+                dir.resolve("o.jsonl").toString(), "--max-new-tokens", "2147483600");
+        assertTrue(m.matches(".*a KV cache of 1 sequences × 2147483609 positions × 1 layers needs 256.0 GiB; this machine"
+                + " has .*"), m);
+    }
+
     private Path tinyModel(String name) {
         Path model = dir.resolve(name);
         assertEquals(0, TrainingCommandsTest.janus("init", "--out", model.toString(), "--tokenizer",
