@@ -39,7 +39,13 @@ public final class AtomicFiles {
         write(path, out -> writeFully(out, ByteBuffer.wrap(content)));
     }
 
+    /**
+     * Writes {@code path} whole. A {@code path} that exists and is not a regular file (a
+     * directory, FIFO or device) is refused: the rename would replace a device such as /dev/full
+     * with a plain file.
+     */
     public static void write(Path path, Content content) throws IOException {
+        checkWritable(path);
         Path tmp = null;
         try {
             FileChannel out = null;
@@ -70,6 +76,22 @@ public final class AtomicFiles {
             if (tmp != null) {
                 Files.deleteIfExists(tmp); // ours: created exclusively above
             }
+        }
+    }
+
+    /**
+     * Checks, before the work that produces it, that {@code path} can be an output file: it is a
+     * regular file or absent, and its directory exists. Errors are one line naming the path.
+     */
+    public static void checkWritable(Path path) throws InvalidFileException {
+        if (Files.exists(path) && !Files.isRegularFile(path)) {
+            throw new InvalidFileException(path, Files.isDirectory(path) ? "is a directory; name an output file"
+                    : "exists and is not a regular file (a FIFO or device); janus writes a new file and renames it"
+                    + " over the old one, so name a file");
+        }
+        Path parent = path.toAbsolutePath().getParent();
+        if (parent != null && !Files.isDirectory(parent)) {
+            throw new InvalidFileException(path, "cannot write: " + parent + " is not a directory");
         }
     }
 

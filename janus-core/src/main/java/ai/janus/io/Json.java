@@ -44,11 +44,24 @@ public final class Json {
         }
     }
 
+    /** The largest JSON file {@link #read} reads (config.json, safetensors index: a few KiB to MiB). */
+    public static final int MAX_FILE_BYTES = 64 << 20;
+
     /** Reads and parses a whole JSON file; a missing file is an {@link InvalidFileException} too. */
     public static JsonNode read(Path file) throws InvalidFileException {
         byte[] bytes;
-        try {
-            bytes = Files.readAllBytes(file);
+        if (Files.isDirectory(file)) {
+            throw new InvalidFileException(file, "is a directory, not a JSON file");
+        }
+        // At most MAX_FILE_BYTES + 1: /dev/zero or a huge file is refused, not an OutOfMemoryError.
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            bytes = in.readNBytes(MAX_FILE_BYTES + 1);
+            if (bytes.length > MAX_FILE_BYTES) {
+                throw new InvalidFileException(file, "larger than " + (MAX_FILE_BYTES >> 20) + " MiB; not a config or index"
+                        + " JSON file");
+            }
+        } catch (InvalidFileException e) {
+            throw e;
         } catch (NoSuchFileException e) {
             throw new InvalidFileException(file, "file not found");
         } catch (IOException e) {

@@ -54,40 +54,85 @@ public final class HfCheckpoint {
         return load(directory, MistralWeights::specs);
     }
 
+    /** What the headers say: the config and the expected tensors, all checked, nothing allocated. */
+    public record Header(MistralConfig config, List<ParameterSet.Spec> specs, List<String> warnings) {}
+
+    /**
+     * Reads config.json and the safetensors headers only, and checks every expected tensor's
+     * presence, dtype and shape: {@link #load} without allocating or reading a tensor, so it works
+     * on a checkpoint larger than memory ({@code janus summary}).
+     */
+    public static Header inspect(Path directory) throws InvalidFileException {
+        return inspect(directory, MistralWeights::specs);
+    }
+
+    /** {@link #inspect(Path)} with another parameter layout, as {@link #load(Path, Function)}. */
+    public static Header inspect(Path directory, Function<MistralConfig, List<ParameterSet.Spec>> layout)
+            throws InvalidFileException {
+        MistralConfig config = MistralConfig.read(directory.resolve(CONFIG_FILE));
+        try (SafetensorsCheckpoint files = SafetensorsCheckpoint.open(directory)) {
+            return check(directory, config, layout, files);
+        } catch (InvalidFileException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new InvalidFileException(directory, "cannot close checkpoint files: " + e.getMessage(), e);
+        }
+    }
+
+    private static Header check(Path directory, MistralConfig config,
+                                Function<MistralConfig, List<ParameterSet.Spec>> layout, SafetensorsCheckpoint files)
+            throws InvalidFileException {
+        Path configFile = directory.resolve(CONFIG_FILE);
+        List<String> warnings = new ArrayList<>(files.warnings());
+        // Each layer is at least one tensor: a config with more layers than the files hold tensors is
+        // refused before the layout lists them (num_hidden_layers 10^9 would be 9·10^9 specs on the heap).
+        if (config.numHiddenLayers() > files.names().size()) {
+            throw new InvalidFileException(configFile, "num_hidden_layers " + config.numHiddenLayers()
+                    + " cannot be: the safetensors files hold only " + files.names().size() + " tensors");
+        }
+        checkVocab(configFile, config, files);
+        List<ParameterSet.Spec> specs = layout.apply(config);
+        Set<String> expected = new HashSet<>();
+        for (ParameterSet.Spec spec : specs) {
+            expected.add(spec.name());
+            SafetensorsFile.Entry e = files.entry(spec.name());
+            if (!e.dtype().isFloating()) {
+                throw new InvalidFileException(files.file(spec.name()).path(), "tensor '" + spec.name() + "' is "
+                        + e.dtype() + ", expected a float type");
+            }
+            if (!Arrays.equals(e.shape(), spec.shape())) {
+                throw new InvalidFileException(files.file(spec.name()).path(), "tensor '" + spec.name()
+                        + "' has shape " + Arrays.toString(e.shape()) + " but " + configFile + " implies "
+                        + Arrays.toString(spec.shape()));
+            }
+        }
+        for (String name : files.names()) {
+            if (!expected.contains(name)) {
+                String why = name.equals(MistralWeights.LM_HEAD) && config.tieWordEmbeddings()
+                        ? " (tie_word_embeddings is true)" : "";
+                warnings.add(files.file(name).path() + ": unexpected tensor '" + name + "' ignored" + why);
+            }
+        }
+        return new Header(config, List.copyOf(specs), List.copyOf(warnings));
+    }
+
     /**
      * Loads {@code directory} with another parameter layout than the causal LM's: {@code layout}
      * gives the tensors expected for the directory's config (a reward model's:
-     * {@code RewardModel::specs}). Everything else is as {@link #load(Path)}.
+     * {@code RewardModel::specs}). Everything else is as {@link #load(Path)}. A model whose F32
+     * parameters cannot fit the memory janus may use ({@link ai.janus.tensor.HostMemory}) is
+     * refused, naming config.json and both sizes, before anything is allocated.
      */
     public static Loaded load(Path directory, Function<MistralConfig, List<ParameterSet.Spec>> layout)
             throws InvalidFileException {
-        Path configFile = directory.resolve(CONFIG_FILE);
-        MistralConfig config = MistralConfig.read(configFile);
-        List<ParameterSet.Spec> specs = layout.apply(config);
+        MistralConfig config = MistralConfig.read(directory.resolve(CONFIG_FILE));
         try (SafetensorsCheckpoint files = SafetensorsCheckpoint.open(directory)) {
-            List<String> warnings = new ArrayList<>(files.warnings());
-            checkVocab(configFile, config, files);
-            Set<String> expected = new HashSet<>();
-            for (ParameterSet.Spec spec : specs) {
-                expected.add(spec.name());
-                SafetensorsFile.Entry e = files.entry(spec.name());
-                if (!e.dtype().isFloating()) {
-                    throw new InvalidFileException(files.file(spec.name()).path(), "tensor '" + spec.name() + "' is "
-                            + e.dtype() + ", expected a float type");
-                }
-                if (!Arrays.equals(e.shape(), spec.shape())) {
-                    throw new InvalidFileException(files.file(spec.name()).path(), "tensor '" + spec.name()
-                            + "' has shape " + Arrays.toString(e.shape()) + " but " + configFile + " implies "
-                            + Arrays.toString(spec.shape()));
-                }
+            Header header = check(directory, config, layout, files);
+            String tooBig = header.config().memoryRefusal();
+            if (tooBig != null) {
+                throw new InvalidFileException(directory.resolve(CONFIG_FILE), tooBig);
             }
-            for (String name : files.names()) {
-                if (!expected.contains(name)) {
-                    String why = name.equals(MistralWeights.LM_HEAD) && config.tieWordEmbeddings()
-                            ? " (tie_word_embeddings is true)" : "";
-                    warnings.add(files.file(name).path() + ": unexpected tensor '" + name + "' ignored" + why);
-                }
-            }
+            List<ParameterSet.Spec> specs = header.specs();
             ParameterSet parameters = ParameterSet.allocate(specs);
             try {
                 for (ParameterSet.Spec spec : specs) {
@@ -97,10 +142,10 @@ public final class HfCheckpoint {
                 parameters.close();
                 throw e;
             }
-            for (String w : warnings) {
+            for (String w : header.warnings()) {
                 LOG.log(System.Logger.Level.WARNING, w);
             }
-            return new Loaded(config, parameters, List.copyOf(warnings));
+            return new Loaded(header.config(), parameters, header.warnings());
         } catch (InvalidFileException e) {
             throw e;
         } catch (IOException e) {

@@ -28,6 +28,10 @@ public final class KvCache implements AutoCloseable {
         this.capacity = capacity;
         int layers = config.numHiddenLayers();
         long rows = Math.multiplyExact((long) sequences, capacity);
+        // 2 · L · S · capacity · KV · D floats, checked before the first allocation
+        ai.janus.tensor.HostMemory.require(String.format(java.util.Locale.ROOT,
+                "a KV cache of %d sequences × %d positions × %d layers", sequences, capacity, layers),
+                ai.janus.tensor.HostMemory.product(2L * 4 * layers, rows, config.numKeyValueHeads(), config.headDim()));
         this.keys = new Tensor[layers];
         this.values = new Tensor[layers];
         for (int l = 0; l < layers; l++) {

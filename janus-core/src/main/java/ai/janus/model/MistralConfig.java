@@ -3,6 +3,7 @@ package ai.janus.model;
 import ai.janus.backend.AttentionSpec;
 import ai.janus.io.InvalidFileException;
 import ai.janus.io.Json;
+import ai.janus.tensor.HostMemory;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.util.Collections;
@@ -110,11 +111,35 @@ public record MistralConfig(
         return of(32000, 512, 1536, 8, 8, 2, 64, 1_000_000.0, AttentionSpec.NO_WINDOW, false);
     }
 
-    /** Total parameter count (lm_head counted once unless untied). */
+    /**
+     * Total parameter count (lm_head counted once unless untied); {@code Long.MAX_VALUE} when it
+     * does not fit a long (every field may be up to 2^31 - 1, so the count may reach ~2^95).
+     */
     public long parameterCount() {
-        long c = hiddenSize, d = headDim;
-        long perLayer = c * numAttentionHeads * d * 2 + c * numKeyValueHeads * d * 2 + 3 * c * intermediateSize + 2 * c;
-        return (long) vocabSize * c * (tieWordEmbeddings ? 1 : 2) + numHiddenLayers * perLayer + c;
+        try {
+            long c = hiddenSize, d = headDim;
+            long attention = Math.multiplyExact(Math.multiplyExact(c, d),
+                    Math.multiplyExact(2L, (long) numAttentionHeads + numKeyValueHeads));
+            long perLayer = Math.addExact(Math.addExact(attention, Math.multiplyExact(3 * c, intermediateSize)), 2 * c);
+            return Math.addExact(Math.addExact(Math.multiplyExact(vocabSize * c, tieWordEmbeddings ? 1 : 2),
+                    Math.multiplyExact(numHiddenLayers, perLayer)), c);
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    /** Bytes of the parameters in F32, as janus holds them; -1 beyond a long. */
+    public long parameterBytes() {
+        return HostMemory.product(parameterCount(), 4);
+    }
+
+    /**
+     * Null when the F32 parameters fit the memory janus may use ({@link HostMemory}), else the
+     * one-line reason with both sizes. Checked before anything is allocated.
+     */
+    public String memoryRefusal() {
+        return HostMemory.refusal(String.format(java.util.Locale.ROOT, "a model of %,d parameters (%d layers, hidden %d)"
+                + " in F32", parameterCount(), numHiddenLayers, hiddenSize), parameterBytes());
     }
 
     /** The attention mask of this model with the default scale 1/sqrt(head_dim). */
@@ -203,7 +228,9 @@ public record MistralConfig(
             return absent;
         }
         if (!v.isIntegralNumber() || !v.canConvertToInt()) {
-            throw new InvalidFileException(file, "field \"" + field + "\" must be an integer, found " + v);
+            throw new InvalidFileException(file, "field \"" + field + "\" must be an integer"
+                    + (v.isIntegralNumber() ? " in [" + Integer.MIN_VALUE + ", " + Integer.MAX_VALUE + "]" : "")
+                    + ", found " + v);
         }
         return v.intValue();
     }

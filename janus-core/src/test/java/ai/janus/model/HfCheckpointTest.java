@@ -367,7 +367,7 @@ class HfCheckpointTest {
         return Stream.of(
                 Arguments.of("hidden_size", "\"64\"", "must be an integer"),
                 Arguments.of("num_hidden_layers", "2.0", "must be an integer"),
-                Arguments.of("vocab_size", "3000000000", "must be an integer"),
+                Arguments.of("vocab_size", "3000000000", "must be an integer in [-2147483648, 2147483647], found 3000000000"),
                 Arguments.of("head_dim", "16.5", "must be an integer"),
                 Arguments.of("sliding_window", "\"4096\"", "must be an integer"),
                 Arguments.of("bos_token_id", "[1]", "must be an integer"),
@@ -404,6 +404,18 @@ class HfCheckpointTest {
         ObjectNode root = baseConfigJson();
         root.set(field, JSON.readTree(value));
         configRefused(root, problem);
+    }
+
+    @Test
+    void aBillionLayersAreRefusedBeforeTheLayoutIsBuilt() throws IOException {
+        // 9·10^9 specs used to be built first: minutes of GC, then OutOfMemoryError
+        HfCheckpoint.save(dir, config, params, DType.F32, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES);
+        ObjectNode root = baseConfigJson();
+        root.put("num_hidden_layers", 1_000_000_000);
+        writeConfigJson(root);
+        loadRefused(configFile(), "num_hidden_layers 1000000000 cannot be: the safetensors files hold only");
+        assertOneLineNaming(assertThrows(InvalidFileException.class, () -> HfCheckpoint.inspect(dir)), configFile(),
+                "num_hidden_layers 1000000000");
     }
 
     @Test

@@ -66,6 +66,19 @@ final class Args {
         return has(name) ? Janus.parseLong(options.get(name), name) : absent;
     }
 
+    /**
+     * An int option: read as a 64-bit value and refused outside [min, max], never wrapped
+     * (4294967297 would otherwise become 1).
+     */
+    int getInt(String name, int absent, int min, int max) throws Janus.UsageException {
+        long v = getLong(name, absent);
+        if (v < min || v > max) {
+            throw new Janus.UsageException(name + " must be an integer in [" + min + ", " + max + "], got "
+                    + options.get(name));
+        }
+        return (int) v;
+    }
+
     double getDouble(String name, double absent) throws Janus.UsageException {
         if (!has(name)) {
             return absent;

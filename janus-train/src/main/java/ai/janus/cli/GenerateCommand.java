@@ -10,14 +10,11 @@ import ai.janus.io.InvalidFileException;
 import ai.janus.io.Json;
 import ai.janus.model.HfCheckpoint;
 import ai.janus.model.Mistral;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -54,14 +51,12 @@ final class GenerateCommand {
         args.positionals(0, "options only");
         Path modelDir = Path.of(args.require("--model")), promptsFile = Path.of(args.require("--prompts"));
         Path outFile = Path.of(args.require("--out"));
+        AtomicFiles.checkWritable(outFile); // before the generation, not after it
         Path tokenizerFile = Path.of(args.get("--tokenizer", modelDir.resolve("tokenizer.model").toString()));
         SamplingConfig sampling = sampling(args);
-        int batch = (int) args.getLong("--batch", 8);
-        if (batch < 1) {
-            throw new Janus.UsageException("--batch must be >= 1");
-        }
+        int batch = args.getInt("--batch", 8, 1, Integer.MAX_VALUE);
         List<ObjectNode> rows = readPrompts(promptsFile);
-        try (SentencePieceTokenizer tokenizer = SentencePieceTokenizer.load(tokenizerFile);
+        try (SentencePieceTokenizer tokenizer = checkedTokenizer(tokenizerFile, modelDir);
              HfCheckpoint.Loaded model = HfCheckpoint.load(modelDir); Compute compute = Compute.cpu()) {
             ChatTemplate template = new ChatTemplate(tokenizer);
             Generator generator = new Generator(new Mistral(model.config(), model.weights(), compute.backend()), tokenizer.eosId());
@@ -99,44 +94,60 @@ final class GenerateCommand {
         return 0;
     }
 
+    /**
+     * The tokenizer at {@code tokenizerFile}, checked against every model directory's config.json
+     * before any weights load: the model's vocab_size must equal the tokenizer's number of pieces,
+     * as a training run requires, else one line names both files (a 32000-piece tokenizer on a
+     * 1000-row model used to fail only in the forward pass, on a token id).
+     */
+    static SentencePieceTokenizer checkedTokenizer(Path tokenizerFile, Path... modelDirs) throws IOException {
+        SentencePieceTokenizer tokenizer = SentencePieceTokenizer.load(tokenizerFile);
+        try {
+            for (Path dir : modelDirs) {
+                Path configFile = dir.resolve(HfCheckpoint.CONFIG_FILE);
+                int vocab = ai.janus.model.MistralConfig.read(configFile).vocabSize();
+                if (vocab != tokenizer.vocabSize()) {
+                    throw new InvalidFileException(configFile, "vocab_size " + vocab + " disagrees with the "
+                            + tokenizer.vocabSize() + " pieces of " + tokenizerFile);
+                }
+            }
+            return tokenizer;
+        } catch (IOException | RuntimeException e) {
+            tokenizer.close();
+            throw e;
+        }
+    }
+
     /** The sampling options shared with best-of-n: the Janus settings unless given. */
     static SamplingConfig sampling(Args args) throws Janus.UsageException {
         try {
             return new SamplingConfig(args.getDouble("--temperature", 1.0), args.getDouble("--top-p", 0.9),
-                    args.getDouble("--repetition-penalty", 1.03), (int) args.getLong("--max-new-tokens", 1024),
+                    args.getDouble("--repetition-penalty", 1.03), args.getInt("--max-new-tokens", 1024, 1, Integer.MAX_VALUE),
                     args.getLong("--seed", 0));
         } catch (IllegalArgumentException e) {
             throw new Janus.UsageException(e.getMessage());
         }
     }
 
-    /** Rows with a string "prompt" and an optional string "system"; errors name file and line. */
+    /**
+     * Rows with a string "prompt" and an optional string "system"; errors name file and line. Read
+     * as training data is, with the 16 MiB line limit: a huge line is an error, not a full heap.
+     */
     static List<ObjectNode> readPrompts(Path file) throws IOException {
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-        } catch (java.nio.file.NoSuchFileException e) {
-            throw new InvalidFileException(file, "file not found");
-        } catch (java.nio.charset.MalformedInputException e) {
-            throw new InvalidFileException(file, "not valid UTF-8");
-        }
         List<ObjectNode> rows = new ArrayList<>();
-        for (int i = 0; i < lines.size(); i++) {
-            String line = lines.get(i);
-            if (line.isBlank()) {
-                continue;
+        try (ai.janus.data.JsonlReader reader = ai.janus.data.JsonlReader.open(file,
+                ai.janus.data.ValidationRules.DEFAULT_MAX_LINE_BYTES)) {
+            for (ai.janus.data.JsonlReader.Line line; (line = reader.next()) != null; ) {
+                if (line.problem() != null) {
+                    throw new ai.janus.data.DataException(file, line.problem());
+                }
+                ObjectNode n = line.row();
+                if (!n.path("prompt").isTextual() || (n.has("system") && !n.get("system").isTextual())) {
+                    throw new InvalidFileException(file, "line " + line.number() + ": expected an object with a string"
+                            + " \"prompt\" and an optional string \"system\"");
+                }
+                rows.add(n);
             }
-            JsonNode n;
-            try {
-                n = Json.MAPPER.readTree(line);
-            } catch (JsonProcessingException e) {
-                throw new InvalidFileException(file, "line " + (i + 1) + ": invalid JSON: " + e.getOriginalMessage());
-            }
-            if (!n.isObject() || !n.path("prompt").isTextual() || (n.has("system") && !n.get("system").isTextual())) {
-                throw new InvalidFileException(file, "line " + (i + 1) + ": expected an object with a string \"prompt\""
-                        + " and an optional string \"system\"");
-            }
-            rows.add((ObjectNode) n);
         }
         return rows;
     }

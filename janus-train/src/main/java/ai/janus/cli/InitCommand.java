@@ -33,6 +33,10 @@ final class InitCommand {
         }
         args.positionals(0, "no positional arguments");
         Path dir = Path.of(args.require("--out"));
+        if (java.nio.file.Files.exists(dir) && !java.nio.file.Files.isDirectory(dir)) {
+            throw new ai.janus.io.InvalidFileException(dir, "exists and is not a directory; --out names the model"
+                    + " directory to write");
+        }
         Path tokenizer = args.has("--tokenizer") ? Path.of(args.get("--tokenizer", null)) : null;
         MistralConfig preset = switch (args.get("--preset", "tiny")) {
             case "tiny" -> MistralConfig.tiny(1000);
@@ -45,17 +49,21 @@ final class InitCommand {
                 vocab = t.vocabSize();
             }
         }
-        int hidden = (int) args.getLong("--hidden", preset.hiddenSize());
-        int heads = (int) args.getLong("--heads", preset.numAttentionHeads());
+        int hidden = dimension(args, "--hidden", preset.hiddenSize());
+        int heads = dimension(args, "--heads", preset.numAttentionHeads());
         MistralConfig config;
         try {
-            config = MistralConfig.of(vocab, hidden, (int) args.getLong("--ffn", preset.intermediateSize()),
-                    (int) args.getLong("--layers", preset.numHiddenLayers()), heads,
-                    (int) args.getLong("--kv-heads", preset.numKeyValueHeads()),
-                    (int) args.getLong("--head-dim", args.has("--hidden") || args.has("--heads") ? hidden / heads
+            config = MistralConfig.of(vocab, hidden, dimension(args, "--ffn", preset.intermediateSize()),
+                    dimension(args, "--layers", preset.numHiddenLayers()), heads,
+                    dimension(args, "--kv-heads", preset.numKeyValueHeads()),
+                    dimension(args, "--head-dim", args.has("--hidden") || args.has("--heads") ? Math.max(1, hidden / heads)
                             : preset.headDim()), preset.ropeTheta(), preset.slidingWindow(), false);
         } catch (IllegalArgumentException e) {
             throw new Janus.UsageException(e.getMessage());
+        }
+        String tooBig = config.memoryRefusal();
+        if (tooBig != null) {
+            throw new IllegalStateException(tooBig);
         }
         DType dtype = switch (args.get("--dtype", "f32")) {
             case "f32" -> DType.F32;
@@ -69,5 +77,10 @@ final class InitCommand {
         out.printf("janus init: %,d-parameter Mistral (%d layers, hidden %d, vocab %d) written to %s%n",
                 config.parameterCount(), config.numHiddenLayers(), config.hiddenSize(), vocab, dir.toAbsolutePath());
         return 0;
+    }
+
+    /** A size of the model: a positive int, never a wrapped 64-bit value. */
+    private static int dimension(Args args, String name, int absent) throws Janus.UsageException {
+        return args.getInt(name, absent, 1, Integer.MAX_VALUE);
     }
 }

@@ -21,7 +21,8 @@ import java.util.Properties;
  *   <li>{@code summary DIR}: the config and parameter table of an HF model directory.</li>
  *   <li>{@code data check FILE --format F}: validates a JSONL data file ({@link DataCheck}).</li>
  * </ul>
- * Exit codes: 0 success, 1 bad input (one-line message on stderr), 2 usage error.
+ * Exit codes: 0 success, 1 bad input (one-line message on stderr), 2 usage error. No input ends
+ * in a stack trace: an error no check foresaw is one line too (JANUS_DEBUG=1 adds the trace).
  */
 public final class Janus {
     private static final String USAGE = """
@@ -110,6 +111,14 @@ public final class Janus {
         } catch (IOException | IllegalStateException | IllegalArgumentException | DistributedException e) {
             err.println("janus: " + e.getMessage());
             return 1;
+        } catch (RuntimeException | OutOfMemoryError | StackOverflowError e) {
+            // The last net: an input no check foresaw still ends in one line, not a stack trace.
+            if (System.getenv("JANUS_DEBUG") != null) {
+                e.printStackTrace(err);
+            }
+            err.println("janus " + args[0] + ": " + (e instanceof OutOfMemoryError ? "out of memory" : "internal error")
+                    + " (" + String.valueOf(e).replaceAll("\\s+", " ") + "); JANUS_DEBUG=1 prints the stack trace");
+            return 1;
         }
     }
 
@@ -125,22 +134,23 @@ public final class Janus {
     private static int summary(List<String> args, PrintStream out, PrintStream err) throws IOException, UsageException {
         if (args.size() == 1 && (args.get(0).equals("--help") || args.get(0).equals("-h"))) {
             out.println("usage: janus summary DIR");
-            out.println("  Loads the HF model directory DIR (config.json + safetensors) and prints its summary.");
+            out.println("  Reads the HF model directory DIR's config.json and safetensors headers (no weights) and");
+            out.println("  prints its summary.");
             return 0;
         }
         if (args.size() != 1) {
             throw new UsageException("expected one model directory, got " + args.size() + " arguments");
         }
-        try (HfCheckpoint.Loaded model = HfCheckpoint.load(Path.of(args.get(0)))) {
-            for (String w : model.warnings()) {
-                err.println("warning: " + w);
-            }
-            printSummary(model, out);
+        // Headers only: a checkpoint larger than memory is summarised too.
+        HfCheckpoint.Header model = HfCheckpoint.inspect(Path.of(args.get(0)));
+        for (String w : model.warnings()) {
+            err.println("warning: " + w);
         }
+        printSummary(model, out);
         return 0;
     }
 
-    private static void printSummary(HfCheckpoint.Loaded model, PrintStream out) {
+    private static void printSummary(HfCheckpoint.Header model, PrintStream out) {
         MistralConfig c = model.config();
         out.printf("model        Mistral: %d layers, hidden %d, ffn %d, heads %d / kv heads %d, head dim %d%n",
                 c.numHiddenLayers(), c.hiddenSize(), c.intermediateSize(), c.numAttentionHeads(),
@@ -149,7 +159,7 @@ public final class Janus {
                 c.vocabSize(), c.ropeTheta(), c.slidingWindow() < 0 ? "none" : c.slidingWindow(), c.tieWordEmbeddings());
         out.printf("parameters   %,d (%.1f MiB in fp32)%n", c.parameterCount(), c.parameterCount() * 4.0 / (1 << 20));
         out.printf("  %-48s %-16s %12s%n", "name", "shape", "elements");
-        for (ParameterSet.Spec s : model.parameters().specs()) {
+        for (ParameterSet.Spec s : model.specs()) {
             if (s.name().startsWith("model.layers.") && !s.name().startsWith("model.layers.0.")) {
                 continue;
             }
@@ -171,7 +181,8 @@ public final class Janus {
         try {
             return Long.parseLong(text);
         } catch (NumberFormatException e) {
-            throw new UsageException(option + " expects an integer, got '" + text + "'");
+            throw new UsageException(option + (text.strip().matches("[+-]?[0-9]+")
+                    ? " is out of the 64-bit integer range, got '" : " expects an integer, got '") + text + "'");
         }
     }
 }

@@ -64,11 +64,15 @@ public final class JsonlReader implements Closeable {
         this.maxLineBytes = maxLineBytes;
     }
 
-    /** Opens {@code file}; a missing or unreadable file is a {@link DataException}. */
+    /**
+     * Opens {@code file}; a missing or unreadable file, a directory, a FIFO or a device is a
+     * {@link DataException} ({@link #requireRegularFile}).
+     */
     public static JsonlReader open(Path file, long maxLineBytes) throws DataException {
         if (maxLineBytes < 1) {
             throw new IllegalArgumentException("maxLineBytes must be positive, got " + maxLineBytes);
         }
+        requireRegularFile(file);
         try {
             return new JsonlReader(file, Files.newInputStream(file), maxLineBytes);
         } catch (NoSuchFileException e) {
@@ -76,6 +80,21 @@ public final class JsonlReader implements Closeable {
         } catch (IOException e) {
             throw new DataException(file, "cannot open: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Refuses, up front and in one line, a data file that is not a regular file (symbolic links
+     * are followed): a directory; a FIFO, which a run reads twice (validation, then the data
+     * fingerprint) and so would hang on the second read; a device such as /dev/zero, which never
+     * ends.
+     */
+    public static void requireRegularFile(Path file) throws DataException {
+        if (Files.isRegularFile(file) || !Files.exists(file)) {
+            return; // a missing file is reported as such when opened
+        }
+        throw new DataException(file, Files.isDirectory(file) ? "is a directory, not a JSONL file"
+                : "is not a regular file (a FIFO, socket or device); janus reads a data file more than once, so "
+                + "write it to a file first", null);
     }
 
     public Path file() {

@@ -23,8 +23,9 @@ public record ValidationRules(int maxTokens, long maxLineBytes, double maxDropFr
         if (maxTokens < 3) {
             throw new IllegalArgumentException("maxTokens must hold at least BOS, one token and EOS (3), got " + maxTokens);
         }
-        if (maxLineBytes < 1) {
-            throw new IllegalArgumentException("maxLineBytes must be positive, got " + maxLineBytes);
+        if (maxLineBytes < 1 || maxLineBytes > MAX_LINE_BYTES) {
+            throw new IllegalArgumentException("the line limit must be in [1, " + MAX_LINE_BYTES + "] bytes, got "
+                    + maxLineBytes);
         }
         if (!(maxDropFraction >= 0 && maxDropFraction <= 1)) {
             throw new IllegalArgumentException("maxDropFraction must lie in [0, 1], got " + maxDropFraction);
@@ -39,6 +40,9 @@ public record ValidationRules(int maxTokens, long maxLineBytes, double maxDropFr
         }
         actions = Collections.unmodifiableMap(all);
     }
+
+    /** The largest line limit: a line is held in one Java array. */
+    public static final long MAX_LINE_BYTES = Integer.MAX_VALUE - 8;
 
     /** Every reason an error, lines up to 16 MiB, at most 5% dropped. */
     public static ValidationRules defaults(int maxTokens) {

@@ -72,11 +72,12 @@ public final class Generator {
         if (count == 0) {
             return List.of();
         }
-        int capacity = Math.addExact(longest, config.maxNewTokens());
-        if (capacity > model.config().maxPositionEmbeddings()) {
+        long positions = (long) longest + config.maxNewTokens(); // both up to 2^31 - 1: no int overflow
+        if (positions > model.config().maxPositionEmbeddings()) {
             throw new IllegalArgumentException("the longest prompt (" + longest + " tokens) plus " + config.maxNewTokens()
                     + " new tokens exceeds max_position_embeddings " + model.config().maxPositionEmbeddings());
         }
+        int capacity = (int) positions;
         Sampler sampler = new Sampler(config);
         SplittableRandom[] rng = streams;
         BitSet[] seen = new BitSet[count];

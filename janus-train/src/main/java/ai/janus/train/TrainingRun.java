@@ -85,6 +85,9 @@ public final class TrainingRun {
     public static List<Trainer.StepMetrics> run(RunConfig config, String resume, Stage stage, PrintStream log,
                                                 Progress progress, Communicator communicator) throws IOException {
         Compute.check(config, communicator.worldSize());
+        if (java.nio.file.Files.exists(config.outputDir()) && !java.nio.file.Files.isDirectory(config.outputDir())) {
+            throw new InvalidFileException(config.outputDir(), "output_dir exists and is not a directory");
+        }
         boolean rankZero = communicator.rank() == 0;
         if (!rankZero) {
             log = new PrintStream(OutputStream.nullOutputStream());
@@ -165,6 +168,10 @@ public final class TrainingRun {
              StartingWeights start = StartingWeights.of(config, stage, checkedConfig(config, base, tokenizer),
                      base.parameters())) {
             MistralConfig mc = start.config();
+            String tooBig = trainingMemoryRefusal(mc, config, ai.janus.tensor.HostMemory.limit());
+            if (tooBig != null) {
+                throw new InvalidFileException(config.baseModel().resolve(HfCheckpoint.CONFIG_FILE), tooBig);
+            }
             Strategy strategy = Strategies.create(config.strategy(), communicator, start.trainable(),
                     OptimizerFactory.of(config.optimizer(), adamConfig(config), compute.stepKernels(), compute.parallel()),
                     (long) (config.bucketSizeMb() * (1 << 20)), compute.cpuBackend(), compute.stepKernels());
@@ -233,6 +240,22 @@ public final class TrainingRun {
                     + config.tokenizer());
         }
         return mc;
+    }
+
+    /**
+     * Null when a local or DDP rank's lower bound of training memory fits {@code limit}, else the
+     * one-line reason: F32 weights and gradients (8 bytes a parameter) plus the optimizer's moments
+     * (AdamW 8 bytes, 8-bit AdamW about 2). ZeRO shards the optimizer and is not checked here.
+     */
+    static String trainingMemoryRefusal(MistralConfig mc, RunConfig config, ai.janus.tensor.HostMemory.Limit limit) {
+        if (config.strategy().zeroStage() > 0) {
+            return null;
+        }
+        long perParameter = 8 + (config.optimizer() == ai.janus.train.dist.OptimizerKind.ADAMW ? 8 : 2);
+        return ai.janus.tensor.HostMemory.refusal(String.format(java.util.Locale.ROOT,
+                "training a model of %,d parameters with %s (F32 weights, gradients and optimizer moments)",
+                mc.parameterCount(), config.optimizer() == ai.janus.train.dist.OptimizerKind.ADAMW ? "adamw" : "adamw_8bit"),
+                ai.janus.tensor.HostMemory.product(mc.parameterCount(), perParameter), limit);
     }
 
     private static AdamWConfig adamConfig(RunConfig config) {

@@ -41,11 +41,24 @@ public final class SentencePieceTokenizer implements Tokenizer {
         this.fingerprint = fingerprint;
     }
 
+    /** The largest tokenizer model read (real ones are a few MiB). */
+    public static final int MAX_MODEL_BYTES = 256 << 20;
+
     /** Loads a {@code .model} file; a missing, unreadable or malformed one is a one-line {@link InvalidFileException}. */
     public static SentencePieceTokenizer load(Path file) throws InvalidFileException {
         byte[] bytes;
-        try {
-            bytes = Files.readAllBytes(file);
+        if (Files.isDirectory(file)) {
+            throw new InvalidFileException(file, "is a directory, not a tokenizer model");
+        }
+        // Read at most MAX_MODEL_BYTES + 1: /dev/zero or a huge file is refused, not an OutOfMemoryError.
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            bytes = in.readNBytes(MAX_MODEL_BYTES + 1);
+            if (bytes.length > MAX_MODEL_BYTES) {
+                throw new InvalidFileException(file, "larger than " + (MAX_MODEL_BYTES >> 20)
+                        + " MiB; not a SentencePiece tokenizer model");
+            }
+        } catch (InvalidFileException e) {
+            throw e;
         } catch (NoSuchFileException e) {
             throw new InvalidFileException(file, "tokenizer model not found");
         } catch (IOException e) {

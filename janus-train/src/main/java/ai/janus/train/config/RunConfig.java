@@ -7,8 +7,9 @@ import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -103,6 +104,19 @@ public record RunConfig(
     /** -1 in {@link #maxSteps}, {@link #warmupSteps}, {@link #saveSteps} and -1.0 in {@link #warmupRatio}: not set. */
     public static final long UNSET = -1;
 
+    /**
+     * The most samples one rank's optimizer step may take (micro_batch_size ×
+     * gradient_accumulation_steps): a step's sample indices are held at once, and 2^24 is far
+     * beyond any real batch.
+     */
+    public static final long MAX_STEP_SAMPLES = 1L << 24;
+
+    /** The largest run config read (a real one is a few KiB). */
+    public static final int MAX_CONFIG_BYTES = 1 << 20;
+
+    /** One year: longer timeouts would overflow the milliseconds the communicators wait in. */
+    public static final long MAX_DIST_TIMEOUT_SECONDS = 365L * 24 * 3600;
+
     private static final Set<String> DATASET_TYPES = Set.of("sft", "pairs", "rm");
     private static final Set<String> KEYS = Set.of("base_model", "tokenizer", "datasets", "sequence_len",
             "sample_packing", "micro_batch_size", "gradient_accumulation_steps", "num_epochs", "max_steps", "optimizer",
@@ -112,13 +126,28 @@ public record RunConfig(
             "orpo_alpha",
             "rm_margin", "val_set_size", "strategy", "bucket_size_mb", "dist_timeout_seconds",
             "backend");
-    private static final YAMLMapper YAML = new YAMLMapper();
+    /** Duplicate keys are refused (the last would silently win), at every depth. */
+    private static final YAMLMapper YAML = YAMLMapper.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
 
     /** Reads and validates {@code file}; relative paths in it are resolved against the working directory. */
     public static RunConfig read(Path file) throws InvalidFileException {
         String text;
-        try {
-            text = Files.readString(file);
+        if (Files.isDirectory(file)) {
+            throw new InvalidFileException(file, "is a directory, not a run config");
+        }
+        // At most MAX_CONFIG_BYTES + 1 bytes: /dev/zero is refused instead of filling the heap.
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            byte[] bytes = in.readNBytes(MAX_CONFIG_BYTES + 1);
+            if (bytes.length > MAX_CONFIG_BYTES) {
+                throw new InvalidFileException(file, "larger than " + (MAX_CONFIG_BYTES >> 20) + " MiB; not a run config");
+            }
+            text = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                    .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+        } catch (InvalidFileException e) {
+            throw e;
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new InvalidFileException(file, "not valid UTF-8 text");
         } catch (NoSuchFileException e) {
             throw new InvalidFileException(file, "file not found");
         } catch (IOException e) {
@@ -132,8 +161,10 @@ public record RunConfig(
         JsonNode root;
         Map<String, Integer> lines;
         try {
+            lines = keyLines(file, text);
             root = YAML.readTree(text);
-            lines = keyLines(text);
+        } catch (InvalidFileException e) {
+            throw e;
         } catch (JsonProcessingException e) {
             JsonLocation at = e.getLocation();
             throw new InvalidFileException(file, (at == null ? "" : "line " + at.getLineNr() + ": ")
@@ -147,16 +178,30 @@ public record RunConfig(
         return new Reader(file, root, lines).config();
     }
 
-    /** Line of every top-level key (1-based), from a streaming pass: the tree keeps no locations. */
-    private static Map<String, Integer> keyLines(String text) throws IOException {
+    /**
+     * Line of every top-level key (1-based), from a streaming pass: the tree keeps no locations.
+     * The pass also refuses aliases ({@code *name}): Jackson's tree would read one as the string
+     * "name", not as the anchored value.
+     */
+    private static Map<String, Integer> keyLines(Path file, String text) throws IOException {
         Map<String, Integer> lines = new HashMap<>();
-        try (JsonParser p = new YAMLFactory().createParser(text)) {
+        try (JsonParser p = YAML.getFactory().createParser(text)) {
             int depth = 0;
+            boolean rootDone = false;
             for (JsonToken t; (t = p.nextToken()) != null; ) {
+                if (rootDone) { // Jackson's tree reads the first document only: the rest would be ignored
+                    throw new InvalidFileException(file, "line " + p.currentTokenLocation().getLineNr()
+                            + ": a second YAML document; a run config is one document (remove the '---')");
+                }
+                if (p instanceof YAMLParser y && y.isCurrentAlias()) {
+                    throw new InvalidFileException(file, "line " + p.currentTokenLocation().getLineNr()
+                            + ": YAML aliases (*" + p.getText() + ") are not supported; write the value itself");
+                }
                 if (t == JsonToken.START_OBJECT || t == JsonToken.START_ARRAY) {
                     depth++;
                 } else if (t == JsonToken.END_OBJECT || t == JsonToken.END_ARRAY) {
                     depth--;
+                    rootDone = depth == 0;
                 } else if (t == JsonToken.FIELD_NAME && depth == 1) {
                     lines.putIfAbsent(p.currentName(), p.currentTokenLocation().getLineNr());
                 }
@@ -196,15 +241,15 @@ public record RunConfig(
             }
             Path baseModel = Path.of(text("base_model", null));
             String tokenizer = text("tokenizer", "");
-            return new RunConfig(
+            RunConfig c = new RunConfig(
                     baseModel,
                     tokenizer.isEmpty() ? baseModel.resolve("tokenizer.model") : Path.of(tokenizer),
                     datasets(),
-                    (int) integer("sequence_len", 2048, 1),
+                    int32("sequence_len", 2048, 1),
                     bool("sample_packing", false),
-                    (int) integer("micro_batch_size", 1, 1),
-                    (int) integer("gradient_accumulation_steps", 1, 1),
-                    (int) integer("num_epochs", 1, 1),
+                    int32("micro_batch_size", 1, 1),
+                    int32("gradient_accumulation_steps", 1, 1),
+                    int32("num_epochs", 1, 1),
                     integer("max_steps", UNSET, 1),
                     optimizer(),
                     scheduler(),
@@ -220,9 +265,9 @@ public record RunConfig(
                     bool("gradient_checkpointing", false),
                     integer("seed", 42, Long.MIN_VALUE),
                     Path.of(text("output_dir", null)),
-                    (int) integer("saves_per_epoch", present("save_steps") ? 0 : 1, 0),
+                    int32("saves_per_epoch", present("save_steps") ? 0 : 1, 0),
                     integer("save_steps", UNSET, 1),
-                    (int) integer("save_total_limit", 0, 0),
+                    int32("save_total_limit", 0, 0),
                     number("dpo_beta", 0.1, 0, false),
                     number("dpo_label_smoothing", 0, 0, true),
                     number("rpo_alpha", 0, 0, true),
@@ -231,8 +276,15 @@ public record RunConfig(
                     number("val_set_size", 0, 0, true),
                     strategy(),
                     number("bucket_size_mb", 25, 0, false),
-                    integer("dist_timeout_seconds", 600, 1),
+                    integer("dist_timeout_seconds", 600, 1, MAX_DIST_TIMEOUT_SECONDS),
                     backendKind());
+            long perStep = (long) c.microBatchSize() * c.gradientAccumulationSteps();
+            if (perStep > MAX_STEP_SAMPLES) {
+                throw error(present("gradient_accumulation_steps") ? "gradient_accumulation_steps" : "micro_batch_size",
+                        "micro_batch_size × gradient_accumulation_steps is " + perStep + " samples per step and rank;"
+                                + " janus allows at most " + MAX_STEP_SAMPLES);
+            }
+            return c;
         }
 
         private StrategyKind strategy() throws InvalidFileException {
@@ -262,12 +314,23 @@ public record RunConfig(
         }
 
         private long integer(String key, long absent, long min) throws InvalidFileException {
+            return integer(key, absent, min, Long.MAX_VALUE);
+        }
+
+        /** A key held in an int: read as 64 bits and refused above 2^31 - 1, never wrapped. */
+        private int int32(String key, int absent, int min) throws InvalidFileException {
+            return (int) integer(key, absent, min, Integer.MAX_VALUE);
+        }
+
+        /** An integer in [min, max], read as a 64-bit value; anything else is refused naming the key's line. */
+        private long integer(String key, long absent, long min, long max) throws InvalidFileException {
             if (!present(key)) {
                 return absent;
             }
             JsonNode v = root.get(key);
-            if (!v.isIntegralNumber() || !v.canConvertToLong() || v.longValue() < min) {
-                throw error(key, "'" + key + "' must be an integer >= " + min + ", found " + v);
+            if (!v.isIntegralNumber() || !v.canConvertToLong() || v.longValue() < min || v.longValue() > max) {
+                throw error(key, "'" + key + "' must be an integer " + (max == Long.MAX_VALUE ? ">= " + min
+                        : "in [" + min + ", " + max + "]") + ", found " + v);
             }
             return v.longValue();
         }

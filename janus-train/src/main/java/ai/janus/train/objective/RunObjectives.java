@@ -195,6 +195,7 @@ public final class RunObjectives {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
             byte[] buffer = new byte[1 << 16];
             for (RunConfig.Dataset d : config.datasets()) {
+                ai.janus.data.JsonlReader.requireRegularFile(d.path());
                 try (InputStream in = new DigestInputStream(Files.newInputStream(d.path()), md)) {
                     while (in.read(buffer) >= 0) {
                         // digest as we read
