@@ -85,7 +85,7 @@ public final class TrainingRun {
     public static List<Trainer.StepMetrics> run(RunConfig config, String resume, Stage stage, PrintStream log,
                                                 Progress progress, Communicator communicator) throws IOException {
         Compute.check(config, communicator.worldSize());
-        if (java.nio.file.Files.exists(config.outputDir()) && !java.nio.file.Files.isDirectory(config.outputDir())) {
+        if (Files.exists(config.outputDir()) && !Files.isDirectory(config.outputDir())) {
             throw new InvalidFileException(config.outputDir(), "output_dir exists and is not a directory");
         }
         boolean rankZero = communicator.rank() == 0;
