@@ -45,7 +45,11 @@ public final class AtomicFiles {
      * with a plain file.
      */
     public static void write(Path path, Content content) throws IOException {
-        checkWritable(path);
+        if (Files.exists(path) && !Files.isRegularFile(path) && !Files.isDirectory(path)) {
+            // a directory in the way fails the rename below, like any other I/O error
+            throw new InvalidFileException(path, "cannot write: it exists and is not a regular file (a FIFO or "
+                    + "device); janus writes a new file and renames it over the old one, so name a file");
+        }
         Path tmp = null;
         try {
             FileChannel out = null;

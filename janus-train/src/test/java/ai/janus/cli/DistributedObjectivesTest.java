@@ -3,7 +3,6 @@ package ai.janus.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.janus.data.TestData;
 import ai.janus.dist.ThreadRanks;
 import ai.janus.io.Json;
 import ai.janus.model.ParameterSet;
@@ -89,9 +88,7 @@ class DistributedObjectivesTest {
     @CsvSource({"dpo, zero2", "orpo, ddp", "rm, zero3"})
     void twoRanksTrainAsOneProcess(String stage, String strategy) throws Exception {
         Path base = dir.resolve("base");
-        assertEquals(0, TrainingCommandsTest.janus("init", "--out", base.toString(), "--tokenizer",
-                TestData.mistralTokenizer().toString(), "--hidden", "32", "--layers", "2", "--heads", "4", "--kv-heads",
-                "2", "--ffn", "64", "--seed", "5").code());
+        TrainingCommandsTest.initTinyBase(base);
         boolean rm = stage.equals("rm");
         Path data = pairs(rm);
         String type = rm ? "rm" : "pairs";

@@ -3,7 +3,6 @@ package ai.janus.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.janus.data.TestData;
 import ai.janus.io.Json;
 import ai.janus.model.HfCheckpoint;
 import ai.janus.train.checkpoint.CheckpointStore;
@@ -42,9 +41,7 @@ class MultiProcessTrainingTest {
     void baseModelAndData() throws IOException {
         base = dir.resolve("base");
         data = dir.resolve("sft.jsonl");
-        assertEquals(0, TrainingCommandsTest.janus("init", "--out", base.toString(), "--tokenizer",
-                TestData.mistralTokenizer().toString(), "--hidden", "32", "--layers", "2", "--heads", "4",
-                "--kv-heads", "2", "--ffn", "64", "--seed", "5").code());
+        TrainingCommandsTest.initTinyBase(base);
         TrainingCommandsTest.writeSftData(data);
     }
 

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.janus.data.TestData;
 import ai.janus.dist.ThreadRanks;
 import ai.janus.io.Json;
 import ai.janus.train.Progress;
@@ -52,9 +51,7 @@ class OutputDirectoryTest {
     void baseModelAndData() throws IOException {
         base = dir.resolve("base");
         data = dir.resolve("sft.jsonl");
-        assertEquals(0, TrainingCommandsTest.janus("init", "--out", base.toString(), "--tokenizer",
-                TestData.mistralTokenizer().toString(), "--hidden", "32", "--layers", "2", "--heads", "4",
-                "--kv-heads", "2", "--ffn", "64", "--seed", "5").code());
+        TrainingCommandsTest.initTinyBase(base);
         TrainingCommandsTest.writeSftData(data);
     }
 

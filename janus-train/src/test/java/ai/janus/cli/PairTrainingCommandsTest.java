@@ -3,7 +3,6 @@ package ai.janus.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.janus.data.TestData;
 import ai.janus.io.Json;
 import ai.janus.model.RewardModel;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -27,9 +26,7 @@ class PairTrainingCommandsTest {
     @BeforeEach
     void initModel() {
         base = dir.resolve("base");
-        assertEquals(0, TrainingCommandsTest.janus("init", "--out", base.toString(), "--tokenizer",
-                TestData.mistralTokenizer().toString(), "--hidden", "32", "--layers", "2", "--heads", "4", "--kv-heads",
-                "2", "--ffn", "64", "--seed", "5").code());
+        TrainingCommandsTest.initTinyBase(base);
     }
 
     /** Eight preference pairs: the chosen answer follows the system message's style, the rejected one does not. */

@@ -31,6 +31,17 @@ class TrainingCommandsTest {
         return new Outcome(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
+    /**
+     * {@code janus init} of the tiny model the command tests train (hidden 32, 2 layers, 4 heads /
+     * 2 kv heads, ffn 64, seed 5, the Mistral tokenizer) into {@code base}; returns {@code base}.
+     */
+    static Path initTinyBase(Path base) {
+        Outcome init = janus("init", "--out", base.toString(), "--tokenizer", TestData.mistralTokenizer().toString(),
+                "--hidden", "32", "--layers", "2", "--heads", "4", "--kv-heads", "2", "--ffn", "64", "--seed", "5");
+        assertEquals(0, init.code(), init.err());
+        return base;
+    }
+
     static void writeSftData(Path file) throws IOException {
         String[] systems = {"Answer in one short sentence.", "Answer formally.", ""};
         List<String> lines = new ArrayList<>();
