@@ -6,9 +6,6 @@ import ai.janus.dist.Communicator;
 import ai.janus.io.AtomicFiles;
 import ai.janus.io.InvalidFileException;
 import ai.janus.io.Json;
-import ai.janus.model.MistralConfig;
-import ai.janus.model.MistralWeights;
-import ai.janus.model.ParameterSet;
 import ai.janus.optim.LrSchedule;
 import ai.janus.optim.Optimizer;
 import ai.janus.parallel.Parallel;
@@ -23,15 +20,14 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.nio.file.LinkOption;
+import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.function.Function;
 
 /**
  * The training loop every objective shares (docs/spec/objectives.md, "Schedule, clipping, update order"):

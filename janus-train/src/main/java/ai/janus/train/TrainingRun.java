@@ -18,9 +18,11 @@ import ai.janus.model.RewardModel;
 import ai.janus.optim.AdamWConfig;
 import ai.janus.optim.LrSchedule;
 import ai.janus.tensor.DType;
+import ai.janus.tensor.HostMemory;
 import ai.janus.train.checkpoint.CheckpointStore;
 import ai.janus.train.config.RunConfig;
 import ai.janus.train.dist.OptimizerFactory;
+import ai.janus.train.dist.OptimizerKind;
 import ai.janus.train.dist.Strategies;
 import ai.janus.train.dist.Strategy;
 import ai.janus.train.dist.TrainingParameters;
@@ -40,6 +42,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
@@ -85,9 +88,6 @@ public final class TrainingRun {
     public static List<Trainer.StepMetrics> run(RunConfig config, String resume, Stage stage, PrintStream log,
                                                 Progress progress, Communicator communicator) throws IOException {
         Compute.check(config, communicator.worldSize());
-        if (Files.exists(config.outputDir()) && !Files.isDirectory(config.outputDir())) {
-            throw new InvalidFileException(config.outputDir(), "output_dir exists and is not a directory");
-        }
         boolean rankZero = communicator.rank() == 0;
         if (!rankZero) {
             log = new PrintStream(OutputStream.nullOutputStream());
@@ -168,10 +168,7 @@ public final class TrainingRun {
              StartingWeights start = StartingWeights.of(config, stage, checkedConfig(config, base, tokenizer),
                      base.parameters())) {
             MistralConfig mc = start.config();
-            String tooBig = trainingMemoryRefusal(mc, config, ai.janus.tensor.HostMemory.limit());
-            if (tooBig != null) {
-                throw new InvalidFileException(config.baseModel().resolve(HfCheckpoint.CONFIG_FILE), tooBig);
-            }
+            String dataFingerprint = RunObjectives.dataFingerprint(config); // reads every dataset: once per run
             Strategy strategy = Strategies.create(config.strategy(), communicator, start.trainable(),
                     OptimizerFactory.of(config.optimizer(), adamConfig(config), compute.stepKernels(), compute.parallel()),
                     (long) (config.bucketSizeMb() * (1 << 20)), compute.cpuBackend(), compute.stepKernels());
@@ -181,7 +178,7 @@ public final class TrainingRun {
                     rm ? null : new Mistral(mc, MistralWeights.of(mc, weights), compute.backend(), strategy.hooks()),
                     rm ? new RewardModel(mc, weights, compute.backend(), strategy.hooks()) : null,
                     start.parameters(), rm ? null : new Mistral(mc, MistralWeights.of(mc, start.parameters()),
-                    compute.backend()), log, communicator);
+                    compute.backend()), log, communicator, dataFingerprint);
             List<PairExample> heldOut = new ArrayList<>();
             Objective objective = objective(stage, inputs, heldOut, strategy);
             if (config.strategy().zeroStage() > 0) {
@@ -197,7 +194,7 @@ public final class TrainingRun {
                         : "janus: optimizer steps and gradient clipping on the CPU (several ranks or ZeRO)");
             }
             try (Trainer trainer = new Trainer(plan.settings(config), strategy, plan.schedule(config), objective,
-                    provenance(config, tokenizer), progress)) {
+                    provenance(config, tokenizer, dataFingerprint), progress)) {
                 resume(trainer, resume, log);
                 if (rankZero) {
                     // once the run is accepted (a refused resume leaves the earlier run's config in place)
@@ -230,14 +227,21 @@ public final class TrainingRun {
         log.print(config.toYaml().replaceAll("(?m)^", "  ").replace("  ---\n", ""));
     }
 
-    /** The base model's config, once its vocabulary is known to match the tokenizer's. */
+    /**
+     * The base model's config, once its vocabulary is known to match the tokenizer's and training
+     * it is known to fit in memory (checked before the starting weights are copied).
+     */
     private static MistralConfig checkedConfig(RunConfig config, HfCheckpoint.Loaded base,
                                                SentencePieceTokenizer tokenizer) throws InvalidFileException {
         MistralConfig mc = base.config();
+        Path configFile = config.baseModel().resolve(HfCheckpoint.CONFIG_FILE);
         if (mc.vocabSize() != tokenizer.vocabSize()) {
-            throw new InvalidFileException(config.baseModel().resolve(HfCheckpoint.CONFIG_FILE), "vocab_size "
-                    + mc.vocabSize() + " disagrees with the " + tokenizer.vocabSize() + " pieces of "
-                    + config.tokenizer());
+            throw new InvalidFileException(configFile, "vocab_size " + mc.vocabSize() + " disagrees with the "
+                    + tokenizer.vocabSize() + " pieces of " + config.tokenizer());
+        }
+        String tooBig = trainingMemoryRefusal(mc, config, HostMemory.limit());
+        if (tooBig != null) {
+            throw new InvalidFileException(configFile, tooBig);
         }
         return mc;
     }
@@ -247,15 +251,15 @@ public final class TrainingRun {
      * one-line reason: F32 weights and gradients (8 bytes a parameter) plus the optimizer's moments
      * (AdamW 8 bytes, 8-bit AdamW about 2). ZeRO shards the optimizer and is not checked here.
      */
-    static String trainingMemoryRefusal(MistralConfig mc, RunConfig config, ai.janus.tensor.HostMemory.Limit limit) {
+    static String trainingMemoryRefusal(MistralConfig mc, RunConfig config, HostMemory.Limit limit) {
         if (config.strategy().zeroStage() > 0) {
             return null;
         }
-        long perParameter = 8 + (config.optimizer() == ai.janus.train.dist.OptimizerKind.ADAMW ? 8 : 2);
-        return ai.janus.tensor.HostMemory.refusal(String.format(java.util.Locale.ROOT,
+        boolean adamw = config.optimizer() == OptimizerKind.ADAMW;
+        return HostMemory.refusal(String.format(Locale.ROOT,
                 "training a model of %,d parameters with %s (F32 weights, gradients and optimizer moments)",
-                mc.parameterCount(), config.optimizer() == ai.janus.train.dist.OptimizerKind.ADAMW ? "adamw" : "adamw_8bit"),
-                ai.janus.tensor.HostMemory.product(mc.parameterCount(), perParameter), limit);
+                mc.parameterCount(), adamw ? "adamw" : "adamw_8bit"),
+                HostMemory.product(mc.parameterCount(), 8 + (adamw ? 8 : 2)), limit);
     }
 
     private static AdamWConfig adamConfig(RunConfig config) {
@@ -344,12 +348,12 @@ public final class TrainingRun {
     }
 
     /** What every checkpoint records and a resume checks: tokenizer, template, data and sequence length. */
-    private static Map<String, String> provenance(RunConfig config, SentencePieceTokenizer tokenizer)
-            throws IOException {
+    private static Map<String, String> provenance(RunConfig config, SentencePieceTokenizer tokenizer,
+                                                  String dataFingerprint) {
         Map<String, String> provenance = new LinkedHashMap<>();
         provenance.put("tokenizer", tokenizer.fingerprint());
         provenance.put("template", ChatTemplate.NAME);
-        provenance.put("data", RunObjectives.dataFingerprint(config));
+        provenance.put("data", dataFingerprint);
         provenance.put("sequence_len", Integer.toString(config.sequenceLen()));
         return provenance;
     }

@@ -41,11 +41,12 @@ public final class RunObjectives {
     /**
      * What an objective is built from: the model it trains (a reward model for RM; its weights are
      * the strategy's), the starting weights and a model over them (the DPO reference), and the
-     * communicator of the job's ranks.
+     * communicator of the job's ranks; {@code dataFingerprint} is {@link #dataFingerprint} of the
+     * config, computed once per run (it reads every dataset whole).
      */
     public record Inputs(RunConfig config, ChatTemplate template, SentencePieceTokenizer tokenizer, Mistral model,
                          RewardModel rewardModel, ParameterSet startingParameters, Mistral startingModel,
-                         PrintStream log, Communicator communicator) {}
+                         PrintStream log, Communicator communicator, String dataFingerprint) {}
 
     private RunObjectives() {}
 
@@ -80,7 +81,7 @@ public final class RunObjectives {
         try {
             ReferenceKey key = new ReferenceKey(ModelFingerprint.of(p.startingModel().config(), p.startingParameters()),
                     p.tokenizer().fingerprint(), ChatTemplate.NAME, rules.maxTokens(), ReferenceKey.rowPolicy(rules),
-                    dataFingerprint(c));
+                    p.dataFingerprint());
             Path cache = c.outputDir().resolve("reference_logprobs.json");
             // rank 0 computes and writes the cache; the other ranks read it once it is there
             if (p.communicator().rank() != 0) {
